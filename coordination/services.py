@@ -1,0 +1,104 @@
+"""Every write to coordination data. Keyword-only, typed, atomic."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from coordination.models import (
+    Agency,
+    CountryTeam,
+    CrisisContext,
+    Membership,
+    Role,
+    TeamAgency,
+    User,
+)
+from coordination.permissions import forget_roles
+
+
+@transaction.atomic
+def create_country_team(
+    *,
+    code: str,
+    name: str,
+    iso_alpha2: str,
+    region: str,
+    context: str = CrisisContext.DEVELOPMENT,
+    agencies: Iterable[tuple[Agency, bool]] = (),
+) -> CountryTeam:
+    """Create a country team with its agencies (agency, is_resident)."""
+    team = CountryTeam(
+        code=code.upper(),
+        name=name,
+        iso_alpha2=iso_alpha2.upper(),
+        region=region,
+        context=context,
+    )
+    team.full_clean()
+    team.save()
+    TeamAgency.objects.bulk_create(
+        TeamAgency(country_team=team, agency=agency, is_resident=resident)
+        for agency, resident in agencies
+    )
+    return team
+
+
+@transaction.atomic
+def grant_membership(
+    *, user: User, country_team: CountryTeam, role: str, agency: Agency | None = None
+) -> Membership:
+    """Give a user a role in a team; focal points need an agency of that team."""
+    if role == Role.FOCAL_POINT:
+        if agency is None:
+            raise ValidationError({"agency": _("A focal point represents an agency.")})
+        if not country_team.team_agencies.filter(agency=agency).exists():
+            raise ValidationError(
+                {
+                    "agency": _("%(agency)s is not part of this country team.")
+                    % {"agency": agency.code}
+                }
+            )
+    elif agency is not None:
+        raise ValidationError({"agency": _("Only focal points represent an agency.")})
+    membership, _created = Membership.objects.get_or_create(
+        user=user, country_team=country_team, role=role, agency=agency
+    )
+    if (
+        role == Role.RESIDENT_COORDINATOR
+        and country_team.resident_coordinator_id != user.pk
+    ):
+        country_team.resident_coordinator = user
+        country_team.save(update_fields=["resident_coordinator", "updated_at"])
+    forget_roles(user)
+    return membership
+
+
+@transaction.atomic
+def revoke_membership(*, membership: Membership) -> None:
+    """Remove a membership (history keeps the record)."""
+    user = membership.user
+    team = membership.country_team
+    if (
+        membership.role == Role.RESIDENT_COORDINATOR
+        and team.resident_coordinator_id == user.pk
+    ):
+        team.resident_coordinator = None
+        team.save(update_fields=["resident_coordinator", "updated_at"])
+    membership.delete()
+    forget_roles(user)
+
+
+@transaction.atomic
+def set_user_language(*, user: User, language: str) -> User:
+    """Remember the user's preferred language."""
+    from django.conf import settings
+
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": _("Unknown language.")})
+    user.language = language
+    user.save(update_fields=["language"])
+    return user

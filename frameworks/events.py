@@ -1,0 +1,12 @@
+"""Signals that tell higher layers (reporting) that source rows changed.
+
+frameworks may not import reporting, so services announce changes here and
+reporting listens. Receivers run inside the sender's transaction, so anything they
+record (dirty rollup keys) commits or rolls back with the change itself.
+"""
+
+from django.dispatch import Signal
+
+# Sent with team_id (int) whenever a write changes a team's framework, programmes
+# or joint work.
+team_data_changed = Signal()

@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include("unportal.api_urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("coordination.urls")),
+    path("", include("frameworks.urls")),
+    path("", include("reporting.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
