@@ -1,4 +1,4 @@
-"""Every write to frameworks data. Keyword-only, typed, atomic."""
+"""Writes to the Cooperation Framework and joint programmes. Keyword-only, typed, atomic."""
 
 from __future__ import annotations
 
