@@ -1,4 +1,4 @@
-"""Shared fixtures. Service fixtures fail (not skip) when UNPORTAL_REQUIRE_SERVICES=1."""
+"""Shared fixtures. Service fixtures fail in CI instead of skipping."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Writes to the Cooperation Framework and joint programmes. Keyword-only, typed, atomic."""
+"""Writes to the Cooperation Framework and joint programmes."""
 
 from __future__ import annotations
 

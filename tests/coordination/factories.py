@@ -1,7 +1,14 @@
 import factory
 from django.conf import settings
 
-from coordination.models import Agency, CountryTeam, Membership, Region, TeamAgency, User
+from coordination.models import (
+    Agency,
+    CountryTeam,
+    Membership,
+    Region,
+    TeamAgency,
+    User,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
