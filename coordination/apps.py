@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class CoordinationConfig(AppConfig):
     name = "coordination"
     verbose_name = _("Coordination")
+
+    def ready(self) -> None:
+        # Registers this app's rules permissions.
+        from coordination import permissions  # noqa: F401

@@ -270,3 +270,25 @@ class Membership(TimeStampedModel):
     @property
     def is_coordinator(self) -> bool:
         return self.role in COORDINATOR_ROLES
+
+
+class AdminRegion(models.Model):
+    """A first-level administrative region (admin-1) of a team's country."""
+
+    country_team = models.ForeignKey(
+        CountryTeam, on_delete=models.CASCADE, related_name="regions"
+    )
+    code = models.CharField(_("code"), max_length=20)
+    name = models.CharField(_("name"), max_length=150)
+
+    class Meta:
+        ordering = ["country_team", "name"]
+        verbose_name = _("admin-1 region")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["country_team", "code"], name="region_code_unique_in_team"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

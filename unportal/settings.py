@@ -46,7 +46,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "simple_history",
-    "rules.apps.AutodiscoverRulesConfig",
+    "rules",
     "coordination",
     "frameworks",
     "reporting",

@@ -8,6 +8,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("coordination.urls")),
     path("", include("frameworks.urls")),
+    path("", include("frameworks.import_urls")),
     path("", include("reporting.urls")),
 ]
 
