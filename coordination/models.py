@@ -259,6 +259,11 @@ class Membership(TimeStampedModel):
                 condition=~Q(role=Role.FOCAL_POINT) | Q(agency__isnull=False),
                 name="focal_point_has_agency",
             ),
+            models.UniqueConstraint(
+                fields=["country_team"],
+                condition=Q(role=Role.RESIDENT_COORDINATOR),
+                name="one_resident_coordinator_per_team",
+            ),
         ]
 
     def __str__(self) -> str:

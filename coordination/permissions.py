@@ -26,8 +26,12 @@ class TeamRole:
 
 
 def roles_of(user: Any) -> tuple[TeamRole, ...]:
-    """Return the user's memberships, loaded once per user object (one query)."""
-    if user is None or not user.is_authenticated:
+    """Return the user's memberships, loaded once per user object (one query).
+
+    A deactivated account holds no roles: the rules backend, unlike Django's
+    ModelBackend, does not check `is_active` itself.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
         return ()
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is None:
@@ -74,12 +78,14 @@ def agency_ids_for(user: Any, team_id: int) -> set[int]:
 
 @rules.predicate
 def is_administrator(user: Any) -> bool:
-    return bool(user and user.is_authenticated and user.is_superuser)
+    return bool(user and user.is_authenticated and user.is_active and user.is_superuser)
 
 
 @rules.predicate
 def is_board_member(user: Any) -> bool:
-    return bool(user and user.is_authenticated and user.is_board_member)
+    return bool(
+        user and user.is_authenticated and user.is_active and user.is_board_member
+    )
 
 
 @rules.predicate

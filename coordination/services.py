@@ -31,6 +31,9 @@ def create_country_team(
     agencies: Iterable[tuple[Agency, bool]] = (),
 ) -> CountryTeam:
     """Create a country team with its agencies (agency, is_resident)."""
+    agencies = list(agencies)
+    if len({agency.pk for agency, _resident in agencies}) != len(agencies):
+        raise ValidationError({"agencies": _("An agency is listed more than once.")})
     team = CountryTeam(
         code=code.upper(),
         name=name,
@@ -51,7 +54,12 @@ def create_country_team(
 def grant_membership(
     *, user: User, country_team: CountryTeam, role: str, agency: Agency | None = None
 ) -> Membership:
-    """Give a user a role in a team; focal points need an agency of that team."""
+    """Give a user a role in a team; focal points need an agency of that team.
+
+    A team has one Resident Coordinator: revoke the current one's membership first.
+    """
+    if role not in Role.values:
+        raise ValidationError({"role": _("Unknown role.")})
     if role == Role.FOCAL_POINT:
         if agency is None:
             raise ValidationError({"agency": _("A focal point represents an agency.")})
@@ -64,6 +72,17 @@ def grant_membership(
             )
     elif agency is not None:
         raise ValidationError({"agency": _("Only focal points represent an agency.")})
+    if (
+        role == Role.RESIDENT_COORDINATOR
+        and Membership.objects.filter(
+            country_team=country_team, role=Role.RESIDENT_COORDINATOR
+        )
+        .exclude(user=user)
+        .exists()
+    ):
+        raise ValidationError(
+            {"role": _("This country team already has a Resident Coordinator.")}
+        )
     membership, _created = Membership.objects.get_or_create(
         user=user, country_team=country_team, role=role, agency=agency
     )

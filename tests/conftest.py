@@ -102,3 +102,10 @@ def administrator(db):
 @pytest.fixture
 def outsider(db):
     return UserFactory()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request, settings):
+    """Argon2 is slow by design; tests that check hashing opt back in."""
+    if request.node.get_closest_marker("real_password_hashing") is None:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

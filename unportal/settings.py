@@ -213,6 +213,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Joint UN country-team coordination: frameworks and joint work.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several models share choice names; name their enums once, explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "AggregationEnum": "frameworks.models.framework.Aggregation",
+        "WorkflowStatusEnum": "frameworks.models.joint_work.WorkflowStatus",
+        "FrameworkStatusEnum": "frameworks.models.framework.FrameworkStatus",
+        "TeamStatusEnum": "coordination.models.TeamStatus",
+    },
 }
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True

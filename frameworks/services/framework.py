@@ -41,6 +41,19 @@ def _announce(team_id: int) -> None:
     team_data_changed.send(sender=CooperationFramework, team_id=team_id)
 
 
+def _require_unused_code(
+    model: type[StrategicPriority | Outcome | Output | Indicator],
+    framework: CooperationFramework,
+    code: str,
+) -> None:
+    # The database would refuse the row too, but as an IntegrityError that callers
+    # could only turn into a 500; a taken code is bad input and says so.
+    if model.objects.filter(framework=framework, code=code).exists():
+        raise ValidationError(
+            {"code": _("This code is already used in this framework.")}
+        )
+
+
 def _require(actor: User | None, perm: str, obj: object) -> None:
     # actor=None is reserved for trusted callers (seed and import commands).
     if actor is not None and not actor.has_perm(perm, obj):
@@ -79,9 +92,14 @@ def sign_off_framework(
     framework = CooperationFramework.objects.select_for_update().get(pk=framework.pk)
     if framework.status != FrameworkStatus.DRAFT:
         raise ValidationError(_("Only a draft framework can be signed off."))
-    CooperationFramework.objects.filter(
+    # Saved row by row, not with update(), so the closing is in the history and
+    # bumps updated_at like every other change.
+    previous_frameworks = CooperationFramework.objects.select_for_update().filter(
         country_team_id=framework.country_team_id, status=FrameworkStatus.ACTIVE
-    ).update(status=FrameworkStatus.CLOSED)
+    )
+    for previous in previous_frameworks:
+        previous.status = FrameworkStatus.CLOSED
+        previous.save(update_fields=["status", "updated_at"])
     framework.status = FrameworkStatus.ACTIVE
     framework.signed_off_by = actor
     framework.signed_off_at = timezone.now()
@@ -98,6 +116,7 @@ def create_strategic_priority(
 ) -> StrategicPriority:
     """Add a strategic priority to a framework."""
     _require(actor, "coordination.coordinate_countryteam", framework.country_team)
+    _require_unused_code(StrategicPriority, framework, code)
     return StrategicPriority.objects.create(framework=framework, code=code, title=title)
 
 
@@ -122,6 +141,7 @@ def create_outcome(
         raise ValidationError(
             {"strategic_priority": _("The priority belongs to another framework.")}
         )
+    _require_unused_code(Outcome, framework, code)
     outcome = Outcome.objects.create(
         framework=framework,
         code=code,
@@ -147,6 +167,7 @@ def create_output(
     """Add an output under an outcome (in the outcome's framework)."""
     framework = outcome.framework
     _require(actor, "coordination.coordinate_countryteam", framework.country_team)
+    _require_unused_code(Output, framework, code)
     output = Output.objects.create(
         framework=framework, outcome=outcome, code=code, statement=statement
     )
@@ -193,6 +214,7 @@ def create_indicator(
                 % ", ".join(sorted(unknown))
             }
         )
+    _require_unused_code(Indicator, framework, spec.code)
     indicator = Indicator(
         framework=framework,
         outcome=outcome,
@@ -254,7 +276,7 @@ def create_joint_programme(
     outcomes = list(outcomes)
     if any(o.framework.country_team_id != country_team.pk for o in outcomes):
         raise ValidationError({"outcomes": _("Outcomes must belong to this team.")})
-    programme = JointProgramme.objects.create(
+    programme = JointProgramme(
         country_team=country_team,
         title=title,
         fund=fund,
@@ -264,6 +286,10 @@ def create_joint_programme(
         gender_marker=gender_marker,
         status=status,
     )
+    # Status has no database constraint, so only full_clean stops an unknown one;
+    # it also turns a gender marker outside 0-3 into a ValidationError.
+    programme.full_clean(exclude=["country_team", "convening_agency"])
+    programme.save()
     JointProgrammeParticipant.objects.bulk_create(
         JointProgrammeParticipant(
             programme=programme, agency=agency, budget_share=share
