@@ -173,7 +173,7 @@ class CountryTeam(TimeStampedModel):
         return f"{self.name} ({self.code})"
 
     def get_absolute_url(self) -> str:
-        return reverse("coordination:team_detail", kwargs={"code": self.code})
+        return reverse("reporting:team_detail", kwargs={"code": self.code})
 
     @property
     def is_crisis_context(self) -> bool:
