@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from coordination.models import (
+    AdminRegion,
     Agency,
     CountryTeam,
     CrisisContext,
@@ -121,3 +122,21 @@ def set_user_language(*, user: User, language: str) -> User:
     user.language = language
     user.save(update_fields=["language"])
     return user
+
+
+@transaction.atomic
+def add_admin_regions(
+    *, country_team: CountryTeam, regions: Iterable[tuple[str, str]]
+) -> list[AdminRegion]:
+    """Add admin-1 regions (code, name) to a team; existing codes are left alone."""
+    existing = set(country_team.regions.values_list("code", flat=True))
+    new = []
+    for code, name in regions:
+        if not code or not name:
+            raise ValidationError(
+                {"regions": _("Each region needs a code and a name.")}
+            )
+        if code not in existing:
+            existing.add(code)
+            new.append(AdminRegion(country_team=country_team, code=code, name=name))
+    return AdminRegion.objects.bulk_create(new)

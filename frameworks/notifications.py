@@ -51,7 +51,10 @@ def _describe(
 def _emails(
     team_id: int, *, roles: tuple[str, ...], agency_id: int | None
 ) -> list[str]:
-    memberships = Membership.objects.filter(country_team_id=team_id, role__in=roles)
+    # A deactivated account holds no roles, so it gets no workflow mail either.
+    memberships = Membership.objects.filter(
+        country_team_id=team_id, role__in=roles, user__is_active=True
+    )
     if agency_id is not None:
         memberships = memberships.filter(agency_id=agency_id)
     return sorted(

@@ -307,8 +307,8 @@ def check_value(
                         % {
                             "code": code,
                             "dimension": dimension,
-                            "sum": part_sum.normalize(),
-                            "total": Decimal(total).normalize(),
+                            "sum": format(part_sum.normalize(), "f"),
+                            "total": format(Decimal(total).normalize(), "f"),
                         },
                     )
                 )

@@ -231,5 +231,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }
 
+# Spreadsheet imports: bigger files are refused with a clear message.
+UNPORTAL_IMPORT_MAX_ROWS = env.int("UNPORTAL_IMPORT_MAX_ROWS", default=5000)
+UNPORTAL_IMPORT_MAX_BYTES = env.int("UNPORTAL_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+
 # Demo accounts share one password, printed by `make run`.
 DEMO_PASSWORD = env("UNPORTAL_DEMO_PASSWORD", default="unportal-demo-2026")

@@ -24,11 +24,11 @@ from django.db import transaction
 
 from coordination.models import Agency, CountryTeam, Role, User
 from coordination.services import create_country_team, grant_membership
+from frameworks.demo.joint_work import seed_joint_work, seed_measurements, seed_regions
 from frameworks.models import (
     CommitmentKind,
     CommitmentStatus,
     CommonChapterArea,
-    CommonChapterCommitment,
     CooperationFramework,
     Outcome,
     Output,
@@ -48,6 +48,7 @@ from frameworks.services import (
     create_strategic_priority,
     sign_off_framework,
 )
+from frameworks.services.common_chapter import create_common_chapter_commitment
 
 DEMO_DIR = Path(__file__).resolve().parent
 TEAMS_DIR = DEMO_DIR / "teams"
@@ -424,8 +425,7 @@ def seed_commitments(*, ctx: TeamContext, spec: Spec) -> None:
     """Record the team's common-chapter commitments and accelerator initiatives."""
     for entry in spec.get("commitments", ()):
         with _explaining(f"{ctx.team.code} commitment {entry.get('title')!r}"):
-            # No service writes commitments yet; full_clean stands in for its checks.
-            commitment = CommonChapterCommitment(
+            create_common_chapter_commitment(
                 country_team=ctx.team,
                 area=ctx.ref.area(entry["area"]),
                 kind=entry.get("kind", CommitmentKind.COMMITMENT),
@@ -433,10 +433,9 @@ def seed_commitments(*, ctx: TeamContext, spec: Spec) -> None:
                 description=_text(entry.get("description", "")),
                 year=int(entry["year"]),
                 status=entry.get("status", CommitmentStatus.PLANNED),
+                agencies=ctx.agencies(entry.get("agencies", ())),
+                actor=None,
             )
-            commitment.full_clean()
-            commitment.save()
-            commitment.agencies.set(ctx.agencies(entry.get("agencies", ())))
 
 
 # Each team's content, in order. Later steps may use what earlier ones recorded in
@@ -445,6 +444,9 @@ TEAM_STEPS: tuple[TeamStep, ...] = (
     seed_frameworks,
     seed_joint_programmes,
     seed_commitments,
+    seed_regions,
+    seed_joint_work,
+    seed_measurements,
 )
 
 

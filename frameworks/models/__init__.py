@@ -18,6 +18,7 @@ from frameworks.models.framework import (
     Output,
     StrategicPriority,
 )
+from frameworks.models.imports import ImportJob
 from frameworks.models.joint_work import (
     EDITABLE_STATUSES,
     MAX_SDG_TARGETS,
@@ -64,6 +65,7 @@ __all__ = [
     "GenderMarker",
     "HumanRightsMarker",
     "ImplementationStatus",
+    "ImportJob",
     "Indicator",
     "IndicatorDirection",
     "IndicatorMeasurement",

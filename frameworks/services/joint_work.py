@@ -8,7 +8,7 @@ sends notifications only after commit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
@@ -43,6 +43,12 @@ from frameworks.models import (
     WorkflowAction,
     WorkflowEvent,
     WorkflowStatus,
+)
+from frameworks.permissions import (
+    is_awaiting_review,
+    is_editable,
+    is_submittable,
+    was_never_validated,
 )
 from frameworks.quality import (
     Issue,
@@ -161,6 +167,13 @@ def _require(actor: User | None, perm: str, obj: object, message: str) -> None:
         raise PermissionDenied(message)
 
 
+def _require_state(check: Callable[..., bool], obj: object, message: str) -> None:
+    # Superusers and trusted callers pass every permission check; the workflow
+    # still binds them, so validated figures stay locked and never get deleted.
+    if not check(None, obj):
+        raise ValidationError(message)
+
+
 def _announce(team_id: int) -> None:
     team_data_changed.send(sender=Contribution, team_id=team_id)
 
@@ -185,15 +198,30 @@ def _record(
 
 
 def _display(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _display_breakdown_part(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
         return sorted(str(v) for v in value)
     if isinstance(value, Decimal):
-        return str(value.normalize()) if value == value.to_integral() else str(value)
+        # Fixed-point, so 100.00 reads "100" (not "1E+2") and equals input 100.
+        return format(value.normalize(), "f")
     if isinstance(value, date):
         return value.isoformat()
     if value is None or isinstance(value, int | str | bool):
         return value
     return str(value)
+
+
+def _display_breakdown_part(value: Any) -> Any:
+    """Breakdowns are stored as text and given as numbers: compare amounts."""
+    if isinstance(value, dict):
+        return _display(value)
+    if isinstance(value, bool):
+        return value
+    try:
+        return _display(Decimal(str(value)))
+    except ArithmeticError:
+        return _display(value)
 
 
 def _check_version(record: Any, expected_version: int | None, changes: dict) -> None:
@@ -384,13 +412,14 @@ def update_activity(
     before = {k: _display(v) for k, v in _activity_values(activity).items()}
     after = {f.name: _display(getattr(data, f.name)) for f in fields(ActivityData)}
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
-    _check_version(activity, expected_version, changes)
     _require(
         actor,
         "frameworks.change_jointactivity",
         activity,
         _("You cannot change this activity now."),
     )
+    _check_version(activity, expected_version, changes)
+    _require_state(is_editable, activity, _("The activity awaits validation."))
     if data.agency.pk != activity.agency_id:
         raise ValidationError({"agency": _("The lead agency cannot be changed.")})
     _validate_activity(activity.country_team, activity.framework, data)
@@ -401,7 +430,13 @@ def update_activity(
         activity.status = WorkflowStatus.DRAFT
         activity.revision += 1
     activity.version += 1
-    _apply_activity(activity, data)
+    try:
+        with transaction.atomic():
+            _apply_activity(activity, data)
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"external_ref": _("An activity with this reference already exists.")}
+        ) from exc
     _record(
         team_id=activity.country_team_id,
         action=WorkflowAction.REOPENED if reopened else WorkflowAction.EDITED,
@@ -423,6 +458,7 @@ def submit_activity(*, actor: User | None, activity: JointActivity) -> list[Issu
         activity,
         _("You cannot submit this activity now."),
     )
+    _require_state(is_submittable, activity, _("Only drafts can be submitted."))
     issues = check_activity(activity)
     if blocking(issues):
         raise QualityError(issues)
@@ -450,6 +486,7 @@ def validate_activity(*, actor: User | None, activity: JointActivity) -> JointAc
         activity,
         _("Only the RC office can validate, and only submitted activities."),
     )
+    _require_state(is_awaiting_review, activity, _("The activity is not submitted."))
     activity.status = WorkflowStatus.VALIDATED
     activity.validated_at = timezone.now()
     activity.version += 1
@@ -476,6 +513,7 @@ def return_activity(
         activity,
         _("Only the RC office can return, and only submitted activities."),
     )
+    _require_state(is_awaiting_review, activity, _("The activity is not submitted."))
     if not comment.strip():
         raise ValidationError({"comment": _("Say what needs to change.")})
     activity.status = WorkflowStatus.RETURNED
@@ -500,6 +538,11 @@ def delete_activity(*, actor: User | None, activity: JointActivity) -> None:
     _require(
         actor,
         "frameworks.delete_jointactivity",
+        activity,
+        _("Only drafts that were never validated can be deleted."),
+    )
+    _require_state(
+        was_never_validated,
         activity,
         _("Only drafts that were never validated can be deleted."),
     )
@@ -547,6 +590,10 @@ def _validate_figures(activity: JointActivity, figures: FiguresData) -> None:
             errors["results"] = _("%(code)s: the denominator must be above zero.") % {
                 "code": result.indicator.code
             }
+        if result.numerator is not None and result.numerator < 0:
+            errors["results"] = _("%(code)s: the numerator cannot be negative.") % {
+                "code": result.indicator.code
+            }
     if errors:
         raise ValidationError(errors)
 
@@ -569,21 +616,33 @@ def _write_figures(revision: ContributionRevision, figures: FiguresData) -> None
     )
 
 
-def _figures_of(revision: ContributionRevision) -> dict[str, Any]:
-    values = {name: _display(getattr(revision, name)) for name in _FIGURE_FIELDS}
-    for result in revision.results.all():
-        values[f"result {result.indicator.code}"] = _display(
+def _results_display(results: Sequence[ResultValue | ResultData]) -> dict[str, Any]:
+    # Every part of a result counts: a change to only the denominator or the
+    # breakdown is a change, not a no-op.
+    values: dict[str, Any] = {}
+    for result in results:
+        key = f"result {result.indicator.code}"
+        values[key] = _display(
             result.value if result.value is not None else result.numerator
         )
+        if result.value is not None and result.numerator is not None:
+            values[f"{key} numerator"] = _display(result.numerator)
+        if result.denominator is not None:
+            values[f"{key} denominator"] = _display(result.denominator)
+        if result.disaggregation:
+            values[f"{key} disaggregation"] = _display(result.disaggregation)
+    return values
+
+
+def _figures_of(revision: ContributionRevision) -> dict[str, Any]:
+    values = {name: _display(getattr(revision, name)) for name in _FIGURE_FIELDS}
+    values.update(_results_display(list(revision.results.select_related("indicator"))))
     return values
 
 
 def _figures_display(figures: FiguresData) -> dict[str, Any]:
     values = {name: _display(getattr(figures, name)) for name in _FIGURE_FIELDS}
-    for result in figures.results:
-        values[f"result {result.indicator.code}"] = _display(
-            result.value if result.value is not None else result.numerator
-        )
+    values.update(_results_display(figures.results))
     return values
 
 
@@ -624,6 +683,15 @@ def create_contribution(
                 % {"agency": agency.code, "year": year}
             }
         )
+    if (
+        external_ref
+        and Contribution.objects.filter(
+            country_team_id=activity.country_team_id, external_ref=external_ref
+        ).exists()
+    ):
+        raise ValidationError(
+            {"external_ref": _("A contribution with this reference already exists.")}
+        )
     contribution = Contribution.objects.create(
         country_team_id=activity.country_team_id,
         activity=activity,
@@ -647,7 +715,7 @@ def create_contribution(
 
 def _locked_contribution(contribution: Contribution) -> Contribution:
     return (
-        Contribution.objects.select_for_update()
+        Contribution.objects.select_for_update(of=("self",))
         .select_related("current_revision", "activity__framework")
         .get(pk=contribution.pk)
     )
@@ -672,13 +740,14 @@ def update_contribution(
         for k in sorted(set(before) | set(after))
         if before.get(k) != after.get(k)
     }
-    _check_version(contribution, expected_version, changes)
     _require(
         actor,
         "frameworks.change_contribution",
         contribution,
         _("You cannot change this contribution now."),
     )
+    _check_version(contribution, expected_version, changes)
+    _require_state(is_editable, contribution, _("The contribution awaits validation."))
     _validate_figures(contribution.activity, figures)
     if not changes:
         return contribution
@@ -714,6 +783,7 @@ def submit_contribution(
         contribution,
         _("You cannot submit this contribution now."),
     )
+    _require_state(is_submittable, contribution, _("Only drafts can be submitted."))
     revision = contribution.current_revision
     issues = check_revision(revision)
     if blocking(issues):
@@ -745,6 +815,9 @@ def validate_contribution(
         "frameworks.review_contribution",
         contribution,
         _("Only the RC office can validate, and only submitted contributions."),
+    )
+    _require_state(
+        is_awaiting_review, contribution, _("The contribution is not submitted.")
     )
     revision = contribution.current_revision
     previous_id = contribution.validated_revision_id
@@ -780,6 +853,9 @@ def return_contribution(
         "frameworks.review_contribution",
         contribution,
         _("Only the RC office can return, and only submitted contributions."),
+    )
+    _require_state(
+        is_awaiting_review, contribution, _("The contribution is not submitted.")
     )
     if not comment.strip():
         raise ValidationError({"comment": _("Say what needs to change.")})
@@ -827,6 +903,11 @@ def delete_contribution(*, actor: User | None, contribution: Contribution) -> No
     _require(
         actor,
         "frameworks.delete_contribution",
+        contribution,
+        _("Only drafts that were never validated can be deleted."),
+    )
+    _require_state(
+        was_never_validated,
         contribution,
         _("Only drafts that were never validated can be deleted."),
     )
@@ -936,13 +1017,14 @@ def update_measurement(
     before = {n: _display(getattr(measurement, n)) for n in _MEASUREMENT_FIELDS}
     after = {n: _display(getattr(data, n)) for n in _MEASUREMENT_FIELDS}
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
-    _check_version(measurement, expected_version, changes)
     _require(
         actor,
         "frameworks.change_indicatormeasurement",
         measurement,
         _("You cannot change this measurement now."),
     )
+    _check_version(measurement, expected_version, changes)
+    _require_state(is_editable, measurement, _("The measurement awaits validation."))
     disaggregation = _validate_measurement(measurement.indicator, data)
     if not changes:
         return measurement
@@ -993,6 +1075,7 @@ def submit_measurement(
         measurement,
         _("You cannot submit this measurement now."),
     )
+    _require_state(is_submittable, measurement, _("Only drafts can be submitted."))
     issues = check_measurement(measurement)
     if blocking(issues):
         raise QualityError(issues)
@@ -1006,6 +1089,7 @@ def submit_measurement(
         measurement=measurement,
     )
     notifications.notify_submitted(measurement=measurement)
+    _announce(measurement.country_team_id)
     return issues
 
 
@@ -1022,6 +1106,9 @@ def validate_measurement(
         "frameworks.review_indicatormeasurement",
         measurement,
         _("Only the RC office can validate, and only submitted measurements."),
+    )
+    _require_state(
+        is_awaiting_review, measurement, _("The measurement is not submitted.")
     )
     if measurement.supersedes_id:
         IndicatorMeasurement.objects.filter(pk=measurement.supersedes_id).update(
@@ -1055,6 +1142,9 @@ def return_measurement(
         measurement,
         _("Only the RC office can return, and only submitted measurements."),
     )
+    _require_state(
+        is_awaiting_review, measurement, _("The measurement is not submitted.")
+    )
     if not comment.strip():
         raise ValidationError({"comment": _("Say what needs to change.")})
     measurement.status = WorkflowStatus.RETURNED
@@ -1071,6 +1161,7 @@ def return_measurement(
         measurement=measurement,
     )
     notifications.notify_returned(measurement=measurement, comment=comment)
+    _announce(measurement.country_team_id)
     return measurement
 
 
@@ -1085,6 +1176,11 @@ def delete_measurement(
     _require(
         actor,
         "frameworks.delete_indicatormeasurement",
+        measurement,
+        _("Only drafts that were never validated can be deleted."),
+    )
+    _require_state(
+        was_never_validated,
         measurement,
         _("Only drafts that were never validated can be deleted."),
     )

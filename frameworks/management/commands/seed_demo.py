@@ -2,11 +2,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.test.utils import override_settings
 
 from frameworks.demo import DemoAccount, DemoDataError, seed_demo
 from frameworks.reference_data import ReferenceDataError
 
 PORTAL_URL = "http://127.0.0.1:8000/"
+QUIET_EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
 
 
 class Command(BaseCommand):
@@ -19,7 +21,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            result = seed_demo()
+            # The demo walks records through the workflow; nobody should be e-mailed.
+            with override_settings(EMAIL_BACKEND=QUIET_EMAIL_BACKEND):
+                result = seed_demo()
         except (DemoDataError, ReferenceDataError) as exc:
             raise CommandError(str(exc)) from exc
         if result.loaded_reference_data:
