@@ -63,9 +63,13 @@ def _emails(
 
 
 def _send_after_commit(subject: str, body: str, recipients: list[str]) -> None:
-    if recipients:
-        message = (subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-        transaction.on_commit(partial(send_mass_mail, (message,), fail_silently=True))
+    # One message per person, so nobody sees who else was told.
+    messages = tuple(
+        (subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
+        for recipient in recipients
+    )
+    if messages:
+        transaction.on_commit(partial(send_mass_mail, messages, fail_silently=True))
 
 
 def notify_submitted(

@@ -546,10 +546,16 @@ def delete_activity(*, actor: User | None, activity: JointActivity) -> None:
         activity,
         _("Only drafts that were never validated can be deleted."),
     )
-    contributions = list(activity.contributions.all())
+    contributions = list(activity.contributions.select_related("current_revision"))
     if any(c.validated_revision_id for c in contributions):
         raise ValidationError(
             _("The activity has validated contributions and cannot be deleted.")
+        )
+    # Another agency's submitted share is waiting for the RC office; deleting the
+    # activity would discard it without anyone having looked at it.
+    if any(c.status == WorkflowStatus.SUBMITTED for c in contributions):
+        raise ValidationError(
+            _("Contributions to this activity await validation; it cannot be deleted.")
         )
     team_id = activity.country_team_id
     for contribution in contributions:
