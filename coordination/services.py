@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 
 from coordination.models import (
     AdminRegion,
@@ -140,3 +141,17 @@ def add_admin_regions(
             existing.add(code)
             new.append(AdminRegion(country_team=country_team, code=code, name=name))
     return AdminRegion.objects.bulk_create(new)
+
+
+@transaction.atomic
+def rotate_api_token(*, user: User) -> Token:
+    """Give the user a new token; any token they held stops working at once."""
+    Token.objects.filter(user=user).delete()
+    return Token.objects.create(user=user)
+
+
+@transaction.atomic
+def revoke_api_token(*, user: User) -> bool:
+    """Delete the user's token; return whether there was one."""
+    deleted, _by_model = Token.objects.filter(user=user).delete()
+    return bool(deleted)

@@ -194,9 +194,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
 REST_FRAMEWORK = {
+    # Token first, so an unauthenticated request gets 401 with WWW-Authenticate.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -206,7 +207,10 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "unportal.api.UnportalAutoSchema",
+    "EXCEPTION_HANDLER": "unportal.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "unportal API",
@@ -233,7 +237,9 @@ LOGGING = {
 
 # Spreadsheet imports: bigger files are refused with a clear message.
 UNPORTAL_IMPORT_MAX_ROWS = env.int("UNPORTAL_IMPORT_MAX_ROWS", default=5000)
-UNPORTAL_IMPORT_MAX_BYTES = env.int("UNPORTAL_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+UNPORTAL_IMPORT_MAX_BYTES = env.int(
+    "UNPORTAL_IMPORT_MAX_BYTES", default=10 * 1024 * 1024
+)
 
 # Demo accounts share one password, printed by `make run`.
 DEMO_PASSWORD = env("UNPORTAL_DEMO_PASSWORD", default="unportal-demo-2026")
