@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from coordination.models import CountryTeam, Region, Role
+from coordination.models import CountryTeam, Membership, Region, Role
 from coordination.selectors import (
     DirectoryCounts,
     count_directory,
@@ -21,8 +22,10 @@ from frameworks.models import CooperationFramework, FrameworkStatus
 from frameworks.selectors import (
     AgencyContribution,
     ReferenceDataCounts,
+    count_awaiting_validation,
     count_collective_outcomes,
     count_reference_data,
+    count_returned,
     list_agency_contributions,
 )
 from reporting.models import TeamSnapshot
@@ -151,13 +154,56 @@ def get_board_overview(*, user: User) -> BoardOverview:
 
 
 def list_attention_items(
-    *, user: User, teams: list[CountryTeam]
+    *,
+    user: User,
+    teams: list[CountryTeam],
+    focal_memberships: list[Membership] | None = None,
 ) -> list[AttentionItem]:
-    """Return what the coordinators of these teams should look at first.
+    """Return what the user should look at first, with counts.
 
-    Expects teams from `list_team_cards` (frameworks and snapshot loaded).
+    For the coordinators of `teams` (from `list_team_cards`: frameworks and
+    snapshot loaded): submissions awaiting validation, frameworks awaiting
+    sign-off, missing frameworks and figures. For focal-point memberships (with
+    team and agency loaded): records returned to their agency. Six queries at
+    most, whatever the numbers.
     """
-    items: list[AttentionItem] = []
+    my_work = reverse("frameworks:my_work")
+    awaiting = count_awaiting_validation(team_ids=[team.pk for team in teams])
+    items = [
+        AttentionItem(
+            team=team,
+            message=ngettext(
+                "%(n)d submission awaits your validation.",
+                "%(n)d submissions await your validation.",
+                awaiting[team.pk],
+            )
+            % {"n": awaiting[team.pk]},
+            url=my_work,
+            is_action=True,
+        )
+        for team in teams
+        if awaiting.get(team.pk)
+    ]
+    focal_memberships = focal_memberships or []
+    returned = count_returned(
+        pairs=[(m.country_team_id, m.agency_id) for m in focal_memberships]
+    )
+    for membership in focal_memberships:
+        count = returned.get((membership.country_team_id, membership.agency_id))
+        if count:
+            items.append(
+                AttentionItem(
+                    team=membership.country_team,
+                    message=ngettext(
+                        "%(n)d %(agency)s record was returned to you with a comment.",
+                        "%(n)d %(agency)s records were returned to you with a comment.",
+                        count,
+                    )
+                    % {"n": count, "agency": membership.agency.code},
+                    url=my_work,
+                    is_action=True,
+                )
+            )
     for team in teams:
         can_sign_off = user.has_perm("coordination.sign_off_countryteam", team)
         for framework in team.draft_frameworks:
@@ -206,12 +252,16 @@ def get_home_for_user(*, user: User) -> HomeDashboard:
     home = HomeDashboard()
     memberships = list(list_memberships_for_user(user=user))
     coordinated_ids = {m.country_team_id for m in memberships if m.is_coordinator}
+    focal_memberships = [m for m in memberships if m.role == Role.FOCAL_POINT]
     if coordinated_ids:
         home.coordinated_teams = list(list_team_cards(team_ids=coordinated_ids))
-        home.attention = list_attention_items(user=user, teams=home.coordinated_teams)
-    home.agency_contributions = list_agency_contributions(
-        memberships=[m for m in memberships if m.role == Role.FOCAL_POINT]
-    )
+    if coordinated_ids or focal_memberships:
+        home.attention = list_attention_items(
+            user=user,
+            teams=home.coordinated_teams,
+            focal_memberships=focal_memberships,
+        )
+    home.agency_contributions = list_agency_contributions(memberships=focal_memberships)
     if user.has_perm("coordination.view_board_summary"):
         home.board = get_board_overview(user=user)
     if user.has_perm("coordination.manage_reference_data"):

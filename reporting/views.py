@@ -41,5 +41,8 @@ def team_detail(request: HttpRequest, code: str) -> HttpResponse:
         "frameworks": list_frameworks_for_team(team=team),
         "programmes": list_programmes_for_team(team=team),
         "commitments": list_commitments_for_team(team=team),
+        "can_log_activities": request.user.has_perm(
+            "frameworks.add_jointactivity", team
+        ),
     }
     return render(request, "reporting/team_detail.html", context)

@@ -6,7 +6,8 @@ Against a running server with demo data (`manage.py seed_demo`):
     .venv/bin/python tests/browser/screenshots.py --base-url http://127.0.0.1:8011
 
 Pages are found by following links, as a person would: the first team on
-/teams/, that team's first framework and joint programme.
+/teams/, that team's first framework, indicator and joint programme, its joint
+activities and the first one's forms, and the user's own work.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ DEMO_USERS = [
     "rc.somalia",
     "rco.somalia",
     "unicef.somalia",
+    "wfp.somalia",
     "rc.dominican-republic",
     "fao.focal",
     "board",
@@ -78,9 +80,20 @@ def visit_as(page: Page, base_url: str, out: Path, username: str) -> None:
         shoot(page, out, f"{prefix}-team")
         framework = first_href(page, "a.framework-item__title")
         programmes = first_href(page, "a[href$='/programmes/']")
+        activities = first_href(page, "a.team-link[href$='/activities/']")
+        log_activity = first_href(page, "a.team-link[href$='/activities/new/']")
         if framework:
             page.goto(urljoin(base_url, framework))
             shoot(page, out, f"{prefix}-framework")
+            indicator = first_href(page, "a.code[href*='/indicators/']")
+            if indicator:
+                page.goto(urljoin(base_url, indicator))
+                shoot(page, out, f"{prefix}-indicator")
+        if activities:
+            visit_joint_work(page, base_url, out, prefix, activities)
+        if log_activity:
+            page.goto(urljoin(base_url, log_activity))
+            shoot(page, out, f"{prefix}-activity-new")
         if programmes:
             page.goto(urljoin(base_url, programmes))
             shoot(page, out, f"{prefix}-programmes")
@@ -88,8 +101,41 @@ def visit_as(page: Page, base_url: str, out: Path, username: str) -> None:
             if programme:
                 page.goto(urljoin(base_url, programme))
                 shoot(page, out, f"{prefix}-programme")
+    page.goto(urljoin(base_url, "/my-work/"))
+    shoot(page, out, f"{prefix}-my-work")
     page.goto(urljoin(base_url, "/me/"))
     shoot(page, out, f"{prefix}-profile")
+
+
+def visit_joint_work(
+    page: Page, base_url: str, out: Path, prefix: str, url: str
+) -> None:
+    """The activity list, filtered by the first status offered, and an activity
+    with whatever its steps lead to (editing it, adding a contribution)."""
+    page.goto(urljoin(base_url, url))
+    shoot(page, out, f"{prefix}-activities")
+    status = page.locator("#filter-status option").nth(2)
+    if status.count():
+        page.select_option("#filter-status", status.get_attribute("value"))
+        page.wait_for_load_state("networkidle")
+        shoot(page, out, f"{prefix}-activities-filtered")
+        page.goto(urljoin(base_url, url))
+    activity = first_href(page, "a.row-title")
+    if not activity:
+        return
+    page.goto(urljoin(base_url, activity))
+    shoot(page, out, f"{prefix}-activity")
+    edit = first_href(page, ".step-bar a[href$='/edit/']")
+    add = first_href(page, "a[href$='/contributions/new/']")
+    figures = first_href(page, "a[href*='/contributions/'][href$='/edit/']")
+    for name, href in (
+        ("activity-edit", edit),
+        ("contribution-new", add),
+        ("contribution-edit", figures),
+    ):
+        if href:
+            page.goto(urljoin(base_url, href))
+            shoot(page, out, f"{prefix}-{name}")
 
 
 def main() -> int:

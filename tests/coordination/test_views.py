@@ -239,7 +239,8 @@ def test_home_without_a_role_explains_how_to_get_access(client, outsider):
 
 
 # 2 session and user, 1 memberships, 1 cards, 2 framework prefetches,
-# 1 roles for the sign-off check, 2 model permissions (board, admin).
+# 3 counts of submissions awaiting validation, 1 roles for the sign-off check,
+# 2 model permissions (board, admin).
 @pytest.mark.parametrize("rows", [1, 10])
 def test_home_queries_do_not_grow_for_coordinators(
     client, rows, django_assert_num_queries
@@ -251,12 +252,12 @@ def test_home_queries_do_not_grow_for_coordinators(
         FrameworkFactory(country_team=team, status="draft")
         MembershipFactory(user=user, country_team=team, role=Role.RC_OFFICE)
     login(client, user)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(12):
         assert client.get("/").status_code == 200
 
 
-# 2 session and user, 1 memberships, 1 outputs, 1 programme shares,
-# 2 model permissions.
+# 2 session and user, 1 memberships, 3 counts of returned records, 1 outputs,
+# 1 programme shares, 2 model permissions.
 @pytest.mark.parametrize("rows", [1, 10])
 def test_home_queries_do_not_grow_for_focal_points(
     client, rows, django_assert_num_queries
@@ -270,7 +271,7 @@ def test_home_queries_do_not_grow_for_focal_points(
             user=user, country_team=team, role=Role.FOCAL_POINT, agency=agency
         )
     login(client, user)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(10):
         assert client.get("/").status_code == 200
 
 
