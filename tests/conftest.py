@@ -17,11 +17,13 @@ from tests.coordination.factories import (
 REQUIRE_SERVICES = os.environ.get("UNPORTAL_REQUIRE_SERVICES") == "1"
 
 
-def service_missing(reason: str) -> None:
+def service_missing(
+    reason: str, hint: str = "set DATABASE_URL/REDIS_URL to run this test"
+) -> None:
     """Skip on a laptop; fail in CI, where every service must be present."""
     if REQUIRE_SERVICES:
         pytest.fail(f"{reason} (UNPORTAL_REQUIRE_SERVICES=1)")
-    pytest.skip(f"{reason}; set DATABASE_URL/REDIS_URL to run this test")
+    pytest.skip(f"{reason}; {hint}")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from frameworks.models import Contribution, JointActivity, WorkflowStatus
-from tests.conftest import REQUIRE_SERVICES
+from tests.conftest import service_missing
 from tests.frameworks.joint_work_factories import build_world
 
 try:
@@ -46,10 +46,8 @@ def require_browser() -> None:
         reason = "Playwright is not installed"
     elif not Path(CHROMIUM).exists():
         reason = f"Chromium is not installed at {CHROMIUM}"
-    if reason and REQUIRE_SERVICES:
-        pytest.fail(f"{reason} (UNPORTAL_REQUIRE_SERVICES=1)")
     if reason:
-        pytest.skip(reason)
+        service_missing(reason, hint="install the dev extra and Debian's chromium")
 
 
 @pytest.fixture
