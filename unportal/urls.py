@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("frameworks.urls")),
     path("", include("frameworks.import_urls")),
     path("", include("reporting.urls")),
+    path("", include("reporting.iati_urls")),
 ]
 
 if settings.DEBUG:
