@@ -466,3 +466,175 @@ class ImportJobAdmin(ViewOnly, admin.ModelAdmin):
     list_filter = ("status", "country_team")
     list_select_related = ("country_team", "uploaded_by")
     search_fields = ("original_name", "uploaded_by__username", "country_team__code")
+
+
+# --- Coordination instruments ------------------------------------------------------
+# MAPS missions, Zero Hunger reviews, platforms, collective outcomes and Business
+# Operations Strategies. None of them feeds a rollup, so saves announce nothing.
+
+from frameworks.models import (  # noqa: E402
+    Accelerator,
+    CollectiveOutcome,
+    CommonService,
+    CostAvoidance,
+    MapsMission,
+    MutualRecognition,
+    OperationsStrategy,
+    Platform,
+    PriorityAction,
+    Recommendation,
+    ZeroHungerReview,
+)
+
+
+class AcceleratorInline(admin.StackedInline):
+    model = Accelerator
+    fields = ("code", "name", "description", "outcomes", "activities")
+    autocomplete_fields = ("outcomes", "activities")
+    extra = 0
+
+
+class RecommendationInline(admin.TabularInline):
+    model = Recommendation
+    fields = ("code", "text", "accelerator", "owner_agency", "due_date", "status")
+    autocomplete_fields = ("owner_agency",)
+    extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Recommendation]:
+        return super().get_queryset(request).select_related("owner_agency", "mission")
+
+
+@admin.register(MapsMission)
+class MapsMissionAdmin(SimpleHistoryAdmin):
+    list_display = ("code", "title", "country_team", "start_date", "end_date")
+    list_filter = ("country_team",)
+    list_select_related = ("country_team",)
+    search_fields = ("code", "title", "country_team__code")
+    autocomplete_fields = ("country_team", "participating_agencies")
+    date_hierarchy = "start_date"
+    inlines = (AcceleratorInline, RecommendationInline)
+
+
+@admin.register(Accelerator)
+class AcceleratorAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "code", "mission")
+    list_filter = ("mission__country_team",)
+    list_select_related = ("mission",)
+    search_fields = ("name", "code", "mission__code")
+    autocomplete_fields = ("mission", "outcomes", "activities")
+
+
+@admin.register(Recommendation)
+class RecommendationAdmin(SimpleHistoryAdmin):
+    list_display = ("code", "mission", "owner_agency", "due_date", "status")
+    list_filter = ("status", "owner_agency", "mission__country_team")
+    list_select_related = ("mission", "owner_agency")
+    search_fields = ("code", "text", "mission__code")
+    autocomplete_fields = ("mission", "accelerator", "owner_agency")
+    date_hierarchy = "due_date"
+
+
+class PriorityActionInline(admin.TabularInline):
+    model = PriorityAction
+    fields = ("position", "text", "agencies")
+    autocomplete_fields = ("agencies",)
+    extra = 0
+
+
+@admin.register(ZeroHungerReview)
+class ZeroHungerReviewAdmin(SimpleHistoryAdmin):
+    list_display = ("code", "title", "country_team", "start_date", "end_date")
+    list_filter = ("country_team",)
+    list_select_related = ("country_team",)
+    search_fields = ("code", "title", "lead_convener", "country_team__code")
+    autocomplete_fields = ("country_team", "co_funding_agencies")
+    inlines = (PriorityActionInline,)
+
+
+@admin.register(PriorityAction)
+class PriorityActionAdmin(SimpleHistoryAdmin):
+    list_display = ("__str__", "review", "position")
+    list_filter = ("review__country_team",)
+    list_select_related = ("review",)
+    search_fields = ("text", "review__code")
+    autocomplete_fields = ("review", "agencies")
+
+
+@admin.register(Platform)
+class PlatformAdmin(SimpleHistoryAdmin):
+    list_display = ("code", "name", "kind", "country_count", "member_count")
+    list_filter = ("kind",)
+    search_fields = ("code", "name")
+    autocomplete_fields = (
+        "member_agencies",
+        "countries",
+        "joint_programmes",
+        "activities",
+    )
+
+
+@admin.register(CollectiveOutcome)
+class CollectiveOutcomeAdmin(SimpleHistoryAdmin):
+    list_display = ("code", "title", "country_team", "start_year", "end_year")
+    list_filter = ("country_team",)
+    list_select_related = ("country_team",)
+    search_fields = ("code", "title", "statement", "country_team__code")
+    autocomplete_fields = ("country_team", "outcomes")
+
+
+class CommonServiceInline(admin.TabularInline):
+    model = CommonService
+    fields = ("service_line", "name", "lead_agency")
+    autocomplete_fields = ("lead_agency",)
+    extra = 0
+
+
+class MutualRecognitionInline(admin.TabularInline):
+    model = MutualRecognition
+    fields = ("agency", "adopted_on", "scope")
+    autocomplete_fields = ("agency",)
+    extra = 0
+
+
+@admin.register(OperationsStrategy)
+class OperationsStrategyAdmin(SimpleHistoryAdmin):
+    list_display = ("code", "title", "country_team", "start_year", "end_year")
+    list_filter = ("country_team",)
+    list_select_related = ("country_team",)
+    search_fields = ("code", "title", "country_team__code")
+    autocomplete_fields = ("country_team",)
+    inlines = (CommonServiceInline, MutualRecognitionInline)
+
+
+class CostAvoidanceInline(admin.TabularInline):
+    model = CostAvoidance
+    fields = ("year", "estimated", "realised")
+    extra = 0
+
+
+@admin.register(CommonService)
+class CommonServiceAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "service_line", "strategy", "lead_agency")
+    list_filter = ("service_line", "strategy__country_team")
+    list_select_related = ("strategy", "lead_agency")
+    search_fields = ("name", "strategy__code")
+    autocomplete_fields = ("strategy", "lead_agency", "agencies")
+    inlines = (CostAvoidanceInline,)
+
+
+@admin.register(CostAvoidance)
+class CostAvoidanceAdmin(SimpleHistoryAdmin):
+    list_display = ("service", "year", "estimated", "realised")
+    list_filter = ("year", "service__service_line")
+    list_select_related = ("service",)
+    search_fields = ("service__name",)
+    autocomplete_fields = ("service",)
+
+
+@admin.register(MutualRecognition)
+class MutualRecognitionAdmin(SimpleHistoryAdmin):
+    list_display = ("agency", "strategy", "adopted_on")
+    list_filter = ("agency", "strategy__country_team")
+    list_select_related = ("agency", "strategy")
+    search_fields = ("agency__code", "strategy__code", "scope")
+    autocomplete_fields = ("strategy", "agency")

@@ -111,3 +111,20 @@ rules.add_perm(
 
 # The framework itself is edited by the RC office.
 rules.add_perm("frameworks.change_cooperationframework", is_team_coordinator)
+
+
+# --- Coordination instruments --------------------------------------------------------
+# MAPS missions, Zero Hunger reviews, collective outcomes and business operations
+# belong to a team and are kept by its RC office. A recommendation's follow-up
+# status may also be moved by focal points of the agency that owns it
+# (Recommendation.agency_id is its owner agency). Global platforms are managed by
+# administrators only.
+
+can_edit_instrument = is_team_coordinator | is_administrator
+rules.add_perm("frameworks.view_instrument", is_team_member | is_administrator)
+rules.add_perm("frameworks.change_instrument", can_edit_instrument)
+rules.add_perm(
+    "frameworks.follow_up_recommendation",
+    can_edit_instrument | is_focal_point_of_owner,
+)
+rules.add_perm("frameworks.manage_platform", is_administrator)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("coordination.urls")),
     path("", include("frameworks.urls")),
     path("", include("frameworks.import_urls")),
+    path("", include("frameworks.instrument_urls", namespace="instruments")),
     path("", include("reporting.urls")),
     path("", include("reporting.iati_urls")),
 ]

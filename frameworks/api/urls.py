@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from frameworks.api import views
+from frameworks.api import instruments, views
 
 router = SimpleRouter()
 router.register("sdg-goals", views.SdgGoalViewSet, basename="sdg-goal")
@@ -17,5 +17,28 @@ router.register("indicators", views.IndicatorViewSet, basename="indicator")
 router.register("activities", views.JointActivityViewSet, basename="activity")
 router.register("contributions", views.ContributionViewSet, basename="contribution")
 router.register("measurements", views.MeasurementViewSet, basename="measurement")
+# Coordination instruments.
+router.register(
+    "maps-missions", instruments.MapsMissionViewSet, basename="maps-mission"
+)
+router.register(
+    "recommendations", instruments.RecommendationViewSet, basename="recommendation"
+)
+router.register(
+    "zero-hunger-reviews",
+    instruments.ZeroHungerReviewViewSet,
+    basename="zero-hunger-review",
+)
+router.register("platforms", instruments.PlatformViewSet, basename="platform")
+router.register(
+    "collective-outcomes",
+    instruments.CollectiveOutcomeViewSet,
+    basename="collective-outcome",
+)
+router.register(
+    "operations-strategies",
+    instruments.OperationsStrategyViewSet,
+    basename="operations-strategy",
+)
 
 urlpatterns = router.urls

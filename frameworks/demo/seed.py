@@ -24,6 +24,7 @@ from django.db import transaction
 
 from coordination.models import Agency, CountryTeam, Role, User
 from coordination.services import create_country_team, grant_membership
+from frameworks.demo.instruments import seed_instruments
 from frameworks.demo.joint_work import seed_joint_work, seed_measurements, seed_regions
 from frameworks.models import (
     CommitmentKind,
@@ -447,6 +448,7 @@ TEAM_STEPS: tuple[TeamStep, ...] = (
     seed_regions,
     seed_joint_work,
     seed_measurements,
+    seed_instruments,
 )
 
 
