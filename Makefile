@@ -30,6 +30,7 @@ help:
 	@echo "make format     ruff format and ruff check --fix"
 	@echo "make worker     a real Celery worker (needs REDIS_URL)"
 	@echo "make beat       Celery beat (needs REDIS_URL)"
+	@echo "make bench      rollup benchmark on PostgreSQL (SIZE=100000; SIZE=1000000 for the full run)"
 	@echo "make clean      remove var/ (the local database), static files and caches"
 	@echo "make distclean  clean, and remove .venv"
 
@@ -77,6 +78,20 @@ format: $(INSTALLED)
 test: lint | var
 	$(MANAGE) makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The bench creates, reuses and drops only its own database (see bench/README.md),
+# and its Celery worker gets a Redis database of its own so it never takes
+# another process's jobs. BENCH_ARGS: e.g. --regenerate, --repeat 5, --explain.
+SIZE ?= 100000
+BENCH_ARGS ?=
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
+
+.PHONY: bench
+bench: $(INSTALLED)
+	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/unportal_bench}" \
+	REDIS_URL="$(BENCH_REDIS_URL)" CELERY_TASK_ALWAYS_EAGER=false DJANGO_DEBUG=false \
+	DJANGO_SECRET_KEY=unportal-bench-only-not-a-secret DJANGO_LOG_LEVEL=WARNING \
+	$(BIN)/python -m bench.run --size $(SIZE) $(BENCH_ARGS)
 
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache .hypothesis test-results

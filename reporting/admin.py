@@ -13,8 +13,17 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from reporting.models import TeamSnapshot
-from reporting.services import refresh_team_snapshot
+from reporting.models import (
+    FundingRollup,
+    IndicatorProgress,
+    OutcomeFundingRollup,
+    RollupRequest,
+    RollupState,
+    TagFundingRollup,
+    TeamFundingRollup,
+    TeamSnapshot,
+)
+from reporting.services import rebuild_team_rollups, refresh_team_snapshot
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -52,6 +61,121 @@ class TeamSnapshotAdmin(admin.ModelAdmin):
             request,
             ngettext(
                 "Recomputed %d snapshot.", "Recomputed %d snapshots.", len(team_ids)
+            )
+            % len(team_ids),
+            messages.SUCCESS,
+        )
+
+
+# --- Rollups: derived rows, shown and never edited -----------------------------------
+
+
+class DerivedRowAdmin(admin.ModelAdmin):
+    """Rows the rollup job writes; nobody adds, changes or deletes them here."""
+
+    list_filter = ("basis", "year", "country_team__region")
+    search_fields = ("country_team__code", "country_team__name")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+_FUNDING_FIGURES = (
+    "year",
+    "basis",
+    "required",
+    "available",
+    "spent",
+    "gap",
+    "contribution_count",
+    "activity_count",
+    "agency_count",
+)
+
+
+@admin.register(FundingRollup)
+class FundingRollupAdmin(DerivedRowAdmin):
+    list_display = ("country_team", "output", "agency", *_FUNDING_FIGURES)
+    list_select_related = ("country_team", "output", "agency")
+
+
+@admin.register(OutcomeFundingRollup)
+class OutcomeFundingRollupAdmin(DerivedRowAdmin):
+    list_display = ("country_team", "outcome", "agency", *_FUNDING_FIGURES)
+    list_select_related = ("country_team", "outcome", "agency")
+
+
+@admin.register(TeamFundingRollup)
+class TeamFundingRollupAdmin(DerivedRowAdmin):
+    list_display = ("country_team", "framework", "agency", *_FUNDING_FIGURES)
+    list_select_related = ("country_team", "framework", "agency")
+
+
+@admin.register(TagFundingRollup)
+class TagFundingRollupAdmin(DerivedRowAdmin):
+    list_display = ("country_team", "kind", "tag_code", "tag_id", "agency")
+    list_display += _FUNDING_FIGURES
+    list_filter = ("kind", *DerivedRowAdmin.list_filter)
+    list_select_related = ("country_team", "agency")
+
+
+@admin.register(IndicatorProgress)
+class IndicatorProgressAdmin(DerivedRowAdmin):
+    list_display = (
+        "country_team",
+        "indicator",
+        "year",
+        "basis",
+        "value",
+        "baseline",
+        "target",
+        "percent_of_way",
+        "expected_percent",
+        "status",
+    )
+    list_filter = ("status", *DerivedRowAdmin.list_filter)
+    list_select_related = ("country_team", "indicator")
+    search_fields = (*DerivedRowAdmin.search_fields, "indicator__code")
+
+
+@admin.register(RollupRequest)
+class RollupRequestAdmin(DerivedRowAdmin):
+    list_display = ("country_team", "requested_at", "reason")
+    list_filter = ("country_team__region",)
+    list_select_related = ("country_team",)
+
+
+@admin.register(RollupState)
+class RollupStateAdmin(DerivedRowAdmin):
+    list_display = ("country_team", "computed_at", "pending_since")
+    list_filter = ("country_team__region",)
+    list_select_related = ("country_team",)
+    actions = ("rebuild",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RollupState]:
+        return super().get_queryset(request).with_pending_since()
+
+    @admin.display(description=_("pending since"))
+    def pending_since(self, obj: RollupState) -> Any:
+        return obj.pending_since
+
+    @admin.action(description=_("Rebuild the selected teams' rollups now"))
+    def rebuild(self, request: HttpRequest, queryset: QuerySet[RollupState]) -> None:
+        team_ids = list(queryset.values_list("country_team_id", flat=True))
+        for team_id in team_ids:
+            rebuild_team_rollups(team_id=team_id)
+        self.message_user(
+            request,
+            ngettext(
+                "Rebuilt the rollups of %d team.",
+                "Rebuilt the rollups of %d teams.",
+                len(team_ids),
             )
             % len(team_ids),
             messages.SUCCESS,

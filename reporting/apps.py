@@ -8,8 +8,8 @@ class ReportingConfig(AppConfig):
 
     def ready(self) -> None:
         from frameworks.events import team_data_changed
-        from reporting.receivers import queue_team_snapshot_refresh
+        from reporting.receivers import record_rollup_request
 
         team_data_changed.connect(
-            queue_team_snapshot_refresh, dispatch_uid="reporting.team_snapshot"
+            record_rollup_request, dispatch_uid="reporting.rollup_request"
         )

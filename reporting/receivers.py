@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-from django.db import transaction
 
+def record_rollup_request(sender: Any, *, team_id: int, **kwargs: Any) -> None:
+    """Mark the team's rollups out of date inside the sender's transaction."""
+    from reporting.services import request_team_rollups
 
-def queue_team_snapshot_refresh(sender: Any, *, team_id: int, **kwargs: Any) -> None:
-    """Queue one snapshot refresh per team per transaction, run after commit."""
-    from reporting.tasks import refresh_team_snapshot_task
-
-    connection = transaction.get_connection()
-    # An import writes thousands of rows in one transaction; one refresh is enough.
-    if connection.in_atomic_block and any(
-        getattr(callback, "unportal_team_id", None) == team_id
-        for _savepoints, callback, _robust in connection.run_on_commit
-    ):
-        return
-    callback = partial(refresh_team_snapshot_task.delay, team_id)
-    callback.unportal_team_id = team_id  # type: ignore[attr-defined]
-    transaction.on_commit(callback)
+    meta = getattr(sender, "_meta", None)
+    reason = f"{meta.label} changed" if meta else str(sender)
+    request_team_rollups(team_id=team_id, reason=reason)

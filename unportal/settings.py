@@ -243,3 +243,15 @@ UNPORTAL_IMPORT_MAX_BYTES = env.int(
 
 # Demo accounts share one password, printed by `make run`.
 DEMO_PASSWORD = env("UNPORTAL_DEMO_PASSWORD", default="unportal-demo-2026")
+
+# --- rollups ---
+# Memory each sort or hash of a rollup job may use on PostgreSQL (SET LOCAL, so
+# only inside the job's transaction): a large team's staged contributions fit,
+# instead of spilling to disk. The sweep's beat entry is in unportal/celery.py.
+UNPORTAL_ROLLUP_WORK_MEM = env("UNPORTAL_ROLLUP_WORK_MEM", default="64MB")
+# The planner's price of a random page read inside a rollup job: a job looks up
+# one team's rows by key, mostly from cache, so an SSD-like price fits.
+UNPORTAL_ROLLUP_RANDOM_PAGE_COST = env.float(
+    "UNPORTAL_ROLLUP_RANDOM_PAGE_COST", default=1.1
+)
+# --- end rollups ---

@@ -1,0 +1,1 @@
+"""Performance benchmark of the rollups on PostgreSQL; see bench/README.md."""

@@ -1,0 +1,569 @@
+"""make bench: rollup rebuild against the bare SQL aggregate, incremental latency
+with a live worker, and the RC dashboard, on a generated data set.
+
+Prints a readable report and ends with one JSON line:
+{"contributions", "rebuild_s", "bare_sql_s", "ratio", "incremental_median_s",
+"dashboard_queries", "dashboard_ms"}. See bench/README.md.
+
+Usage: python -m bench.run [--size N] [--seed S] [--regenerate] [--repeat R]
+       [--samples S] [--explain] [--no-worker] [--jit]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "unportal.settings")
+# The bench serves pages from a checkout without collectstatic.
+os.environ.setdefault("DJANGO_STATIC_MANIFEST", "false")
+warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+django.setup()
+
+from django.apps import apps  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command, get_commands  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.db.backends.signals import connection_created  # noqa: E402
+from django.db.models import Count  # noqa: E402
+
+from bench import aggregate, dashboard, database, incremental, profile  # noqa: E402
+from bench.generate import DEFAULT_SEED, DEFAULT_SIZE, prepare  # noqa: E402
+from coordination.models import CountryTeam  # noqa: E402
+from frameworks.models import (  # noqa: E402
+    Contribution,
+    ContributionRevision,
+    JointActivity,
+    ResultValue,
+)
+
+
+def say(*lines: str) -> None:
+    for line in lines:
+        print(line, flush=True)
+
+
+def heading(title: str) -> None:
+    say("", title, "-" * len(title))
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def seconds(values: Sequence[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
+# --- the machine ------------------------------------------------------------------
+
+
+def machine() -> list[str]:
+    memory = "?"
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kilobytes = int(meminfo.read_text().split("\n")[0].split()[1])
+        memory = f"{kilobytes / 1024**2:.0f} GB"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+        settings_shown = []
+        for name in (
+            "shared_buffers",
+            "work_mem",
+            "max_parallel_workers_per_gather",
+            "jit",
+        ):
+            cursor.execute(f"SHOW {name}")
+            settings_shown.append(f"{name}={cursor.fetchone()[0]}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return [
+        f"Machine: {os.cpu_count()} cores, {memory} RAM, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}",
+        f"PostgreSQL {version} (bench session: {', '.join(settings_shown)}), db "
+        f"{database.describe()}",
+        f"Load average at start: {load} (other work on the machine adds noise)",
+    ]
+
+
+def _jit_off(sender: object, connection: Any, **kwargs: object) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = off")
+
+
+def turn_jit_off() -> None:
+    """JIT off for every connection of the bench process (not the worker's).
+
+    PostgreSQL compiles any statement its planner costs above jit_above_cost;
+    the one big bare statement then spends seconds compiling, which is not
+    aggregation work. Both sides of the ratio run with the same setting.
+    """
+    connection_created.connect(_jit_off, dispatch_uid="bench.jit_off")
+    if connection.connection is not None:
+        _jit_off(None, connection)
+
+
+def dataset_summary() -> str:
+    counts = {
+        "teams": CountryTeam.objects.count(),
+        "activities": JointActivity.objects.count(),
+        "contributions": Contribution.objects.count(),
+        "revisions": ContributionRevision.objects.count(),
+        "result values": ResultValue.objects.count(),
+    }
+    return "Data set: " + ", ".join(f"{n:,} {name}" for name, n in counts.items())
+
+
+# --- the engine's full rebuild -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    how: str
+    run: Callable[[], object]
+    team: Callable[[int], object]
+
+
+def find_rebuild() -> Rebuild:
+    """The engine's full rebuild: the management command once it exists."""
+    from reporting import rollups, services
+
+    def team(team_id: int) -> object:
+        rebuild_team = getattr(services, "rebuild_team_rollups", None)
+        if rebuild_team is not None:
+            return rebuild_team(team_id=team_id)
+        with transaction.atomic():
+            return rollups.recompute_team(team_id)
+
+    if "rebuild_rollups" in get_commands():
+
+        def command() -> object:
+            return call_command(
+                "rebuild_rollups", stdout=io.StringIO(), stderr=io.StringIO()
+            )
+
+        return Rebuild(
+            "manage.py rebuild_rollups (call_command, in-process)", command, team
+        )
+    rebuild_all = getattr(services, "rebuild_all_rollups", None)
+    if rebuild_all is not None:
+        return Rebuild("reporting.services.rebuild_all_rollups()", rebuild_all, team)
+
+    def every_team() -> object:
+        for team_id in CountryTeam.objects.order_by("code").values_list(
+            "pk", flat=True
+        ):
+            team(team_id)
+        return None
+
+    return Rebuild("reporting.rollups.recompute_team() per team", every_team, team)
+
+
+@dataclass(frozen=True)
+class TeamByTeam:
+    """A rebuild done team by team: (contributions, seconds) per team, and the
+    rollup rows written when the engine says (0 when it does not)."""
+
+    timings: list[tuple[int, float]]
+    rows_written: int
+
+
+def rebuild_team_by_team(rebuild: Rebuild) -> TeamByTeam:
+    """Rebuild every team as the command does, one by one, timing each."""
+    sizes = dict(
+        Contribution.objects.values_list("country_team_id")
+        .annotate(n=Count("pk"))
+        .values_list("country_team_id", "n")
+    )
+    timings = []
+    written = 0
+    for team_id in CountryTeam.objects.order_by("code").values_list("pk", flat=True):
+        started = time.perf_counter()
+        run = rebuild.team(team_id)
+        timings.append((sizes.get(team_id, 0), time.perf_counter() - started))
+        rows = getattr(run, "rows", run)
+        if isinstance(rows, dict):
+            written += sum(rows.values())
+    return TeamByTeam(timings=timings, rows_written=written)
+
+
+def fit_line(points: Sequence[tuple[int, float]]) -> tuple[float, float]:
+    """Least-squares intercept and slope of seconds against contributions."""
+    xs = [float(x) for x, _ in points]
+    ys = [y for _, y in points]
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    if not spread:
+        return mean_y, 0.0
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+    return mean_y - slope * mean_x, slope
+
+
+def vacuum_rollups() -> None:
+    """Clear the dead rows of the last rebuild, as autovacuum would between runs,
+    so no run pays for (or races with) the previous one's clean-up."""
+    tables = [
+        model._meta.db_table
+        for model in apps.get_app_config("reporting").get_models()
+        if not model._meta.proxy
+    ]
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(table)}")
+
+
+def derived_tables() -> list[str]:
+    """The reporting tables a rebuild fills: all but the job bookkeeping."""
+    from reporting.models import RollupRequest, RollupState
+
+    return [
+        model._meta.db_table
+        for model in apps.get_app_config("reporting").get_models()
+        if not model._meta.proxy and model not in (RollupRequest, RollupState)
+    ]
+
+
+def empty_rollups() -> None:
+    """Delete every rollup row, so the next rebuild writes them all."""
+    tables = ", ".join(connection.ops.quote_name(t) for t in derived_tables())
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {tables}")
+
+
+def time_rebuild(rebuild: Rebuild) -> float:
+    vacuum_rollups()
+    started = time.perf_counter()
+    rebuild.run()
+    return time.perf_counter() - started
+
+
+def engine_work_mem() -> str | None:
+    """The work_mem the engine gives its own transactions, if it sets one."""
+    return getattr(settings, "UNPORTAL_ROLLUP_WORK_MEM", None)
+
+
+@contextmanager
+def bare_session() -> Iterator[Any]:
+    """A cursor in a transaction with the same memory budget as a rollup job."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if work_mem := engine_work_mem():
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
+        yield cursor
+
+
+def time_bare() -> aggregate.BareResult:
+    with bare_session() as cursor:
+        return aggregate.run_bare(cursor)
+
+
+# --- report ------------------------------------------------------------------------
+
+
+@dataclass
+class Results:
+    contributions: int
+    rebuild_s: float | None = None
+    bare_sql_s: float | None = None
+    incremental_median_s: float | None = None
+    dashboard_queries: int | None = None
+    dashboard_ms: float | None = None
+
+    def as_json(self) -> str:
+        ratio = (
+            round(self.rebuild_s / self.bare_sql_s, 2)
+            if self.rebuild_s and self.bare_sql_s
+            else None
+        )
+        return json.dumps(
+            {
+                "contributions": self.contributions,
+                "rebuild_s": _round(self.rebuild_s, 2),
+                "bare_sql_s": _round(self.bare_sql_s, 2),
+                "ratio": ratio,
+                "incremental_median_s": _round(self.incremental_median_s, 3),
+                "dashboard_queries": self.dashboard_queries,
+                "dashboard_ms": _round(self.dashboard_ms, 1),
+            }
+        )
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def plan_lines(plan: profile.Plan) -> list[str]:
+    lines = [f"  EXPLAIN ANALYZE {plan.statement}: {plan.execution_ms:,.0f} ms"]
+    if plan.trigger_calls:
+        lines.append(
+            f"    of which foreign-key triggers {plan.trigger_ms:,.0f} ms "
+            f"({plan.trigger_calls:,} checks); by plan node, children excluded:"
+        )
+    lines += [
+        f"    {node.exclusive_ms:9,.0f} ms  {node.description} "
+        f"(rows={node.rows:,} loops={node.loops:,})"
+        for node in plan.top_nodes
+    ]
+    return lines
+
+
+def measure_rebuild(args: argparse.Namespace, results: Results) -> None:
+    rebuild = find_rebuild()
+    heading("Full rebuild against the bare SQL aggregate")
+    say(
+        f"Rebuild: {rebuild.how}.",
+        "Bare SQL: one SELECT computing the same groups and sums over the same "
+        "rows, returning only totals (bench/aggregate.py), with the work_mem the "
+        f"engine gives its jobs ({engine_work_mem() or 'server default'}).",
+        "First one bare SQL run warms the caches (not timed). Then the rollup "
+        "tables are emptied and rebuilt team by team, as the command does, with "
+        "every statement timed: the rebuild into empty tables. Then the timed "
+        "rebuilds (over current rollups, as a routine rebuild finds them) and "
+        "bare SQL runs alternate; before each rebuild the rollup tables are "
+        "vacuumed.",
+    )
+    time_bare()
+    empty_rollups()
+    with profile.profiled() as statements:
+        started = time.perf_counter()
+        by_team = rebuild_team_by_team(rebuild)
+        cold_rebuild = time.perf_counter() - started
+    # Alternating spreads any outside load over both sides of the ratio.
+    rebuilds: list[float] = []
+    bares: list[float] = []
+    for _ in range(args.repeat):
+        rebuilds.append(time_rebuild(rebuild))
+        bare = time_bare()
+        bares.append(bare.seconds)
+    results.rebuild_s = median(rebuilds)
+    results.bare_sql_s = median(bares)
+    ratio = results.rebuild_s / results.bare_sql_s
+    verdict = "meets" if ratio <= 1.5 else f"misses by {ratio / 1.5:.1f}x"
+    cold_ratio = cold_rebuild / results.bare_sql_s
+    say(
+        f"Rebuild:  median {results.rebuild_s:.2f} s of {args.repeat} "
+        f"({seconds(rebuilds)})",
+        f"Bare SQL: median {results.bare_sql_s:.2f} s of {args.repeat} "
+        f"({seconds(bares)})",
+        f"Ratio:    {ratio:.2f} (target <= 1.5: {verdict})",
+        f"Rebuild into empty rollup tables: {cold_rebuild:.2f} s, "
+        f"{cold_ratio:.2f} x the bare SQL (not in the JSON line).",
+    )
+    with connection.cursor() as cursor:
+        problems = aggregate.compare_with_rollups(cursor, bare)
+    if problems:
+        say("WARNING: the bare SQL and the stored rollups disagree:", *problems)
+    else:
+        say(
+            "Check: the bare SQL gives the same row counts and column sums (money, "
+            "contributions, activities, agencies) as the stored rollup tables ("
+            + ", ".join(f"{t.name} {t.totals.rows:,} rows" for t in bare.tables)
+            + f"; {bare.cells:,} indicator cells)."
+        )
+
+    report_profile(statements, cold_rebuild, by_team, results.contributions)
+    explain_slowest(rebuild, statements)
+    if args.explain:
+        with bare_session() as cursor:
+            say("Bare SQL statement:")
+            say(*plan_lines(profile.explain(cursor, aggregate.statement(), top=8)))
+
+
+def report_profile(
+    statements: profile.StatementProfile,
+    rebuild_s: float,
+    by_team: TeamByTeam,
+    contributions: int,
+) -> None:
+    heading("Where the time goes (rebuild into empty rollup tables, all teams)")
+    per_team = by_team.timings
+    if by_team.rows_written:
+        say(
+            f"Rows the engine reports writing: {by_team.rows_written:,} "
+            f"({by_team.rows_written / max(contributions, 1):.1f} per contribution)."
+        )
+    sql_share = statements.total / rebuild_s if rebuild_s else 0
+    say(
+        f"{rebuild_s:.1f} s in all: {statements.total:.1f} s in SQL "
+        f"({100 * sql_share:.0f}%), {rebuild_s - statements.total:.1f} s in "
+        "Python (indicator progress, ORM, Django)."
+    )
+    for name, spent, calls in statements.top():
+        share = 100 * spent / rebuild_s
+        say(f"  {spent:8.2f} s  {share:4.1f}%  {calls:6,} x  {name}")
+    fixed, per_contribution = fit_line(per_team)
+    say(
+        f"Per team (least squares over {len(per_team)} teams): {1000 * fixed:.0f} ms "
+        f"fixed + {1e6 * per_contribution:.1f} ms per 1,000 contributions; the "
+        f"fixed part is {len(per_team) * fixed:.1f} s of the {rebuild_s:.1f} s. "
+        f"Largest team ({max(n for n, _ in per_team):,} contributions): "
+        f"{max(per_team)[1]:.2f} s."
+    )
+
+
+def explain_slowest(rebuild: Rebuild, statements: profile.StatementProfile) -> None:
+    """EXPLAIN ANALYZE the largest team's statement of the costliest kind."""
+    slowest = next(
+        (
+            name
+            for name, _spent, _calls in statements.top(20)
+            if not name.startswith(("SELECT", "transaction", "COMMIT"))
+        ),
+        None,
+    )
+    largest = dashboard.largest_team()
+    if slowest:
+        plan = profile.explain_engine_statement(
+            lambda: rebuild.team(largest.pk), slowest
+        )
+        if plan:
+            say(f"Largest team ({largest.code}), its slowest kind of statement:")
+            say(*plan_lines(plan))
+
+
+def measure_incremental(args: argparse.Namespace, results: Results) -> None:
+    heading("Incremental latency with a live worker")
+    say(
+        f"{args.samples} contributions with validated figures, drawn at random "
+        "(fixed seed). Each: update (new revision, +1,000 USD required), then "
+        "submit, then validate, through the services; timed from the service "
+        "call until the team's framework rollup row shows the new amount.",
+        "Worker: celery -A unportal worker --concurrency=1 --without-mingle "
+        "--without-gossip",
+    )
+    try:
+        with incremental.live_worker() as worker:
+            measured = incremental.measure(
+                worker=worker, samples=args.samples, seed=args.seed
+            )
+    except incremental.WorkerError as exc:
+        say(f"Not measured: {exc}")
+        return
+    samples = measured.samples
+    if measured.refused:
+        say(
+            f"Skipped {len(measured.refused)} changes the services refused:",
+            *(f"  {reason}" for reason in measured.refused),
+        )
+    validated = [s.validate_s for s in samples]
+    submitted = [s.submit_s for s in samples]
+    if not validated:
+        return
+    results.incremental_median_s = median(validated)
+    verdict = "meets" if results.incremental_median_s < 1 else "misses"
+    ordered = sorted(validated)
+    say(
+        f"Validate -> validated figures: median {median(validated):.3f} s, "
+        f"90th percentile {ordered[int(0.9 * (len(ordered) - 1))]:.3f} s, "
+        f"max {ordered[-1]:.3f} s (target < 1 s: {verdict})",
+    )
+    if submitted:
+        say(
+            f"Submit -> figures including submitted: median {median(submitted):.3f} "
+            f"s, max {max(submitted):.3f} s"
+        )
+    by_size = sorted(samples, key=lambda s: s.team_contributions)
+    say("Per sample (team size in contributions: validate latency):")
+    say(
+        "  "
+        + ", ".join(f"{s.team_contributions:,}: {s.validate_s:.2f} s" for s in by_size)
+    )
+
+
+def measure_dashboard(results: Results) -> None:
+    heading("RC dashboard")
+    team = dashboard.largest_team()
+    url = dashboard.find_dashboard_url(team.code)
+    if url is None:
+        say(
+            "Not measured: no URL named "
+            + " or ".join(dashboard.URL_NAMES)
+            + " yet; the bench requests it as soon as it exists.",
+        )
+        reference = dashboard.time_page(dashboard.reference_page_url(team.code))
+        say(
+            f"For reference, the team page {reference.url} of the largest team "
+            f"({team.code}): {reference.queries} queries, median "
+            f"{reference.median_ms:.1f} ms of 5 (HTTP {reference.status}).",
+        )
+        return
+    try:
+        timing = dashboard.time_page(url)
+    except dashboard.PageError as exc:
+        say(f"Not measured: {exc}")
+        selector = dashboard.time_selector(team)
+        if selector is not None:
+            say(
+                f"The selector alone, {selector.url}: {selector.queries} queries, "
+                f"median {selector.median_ms:.1f} ms of 5 (not in the JSON line; "
+                "querysets left for the template are not evaluated)."
+            )
+        return
+    say(
+        f"{timing.url} (largest team, {team.code}), superuser, test client, "
+        f"in-process: HTTP {timing.status}, {timing.queries} queries, "
+        f"median {timing.median_ms:.1f} ms of 5 ("
+        + ", ".join(f"{t:.1f}" for t in timing.runs_ms)
+        + " ms)",
+    )
+    if timing.status == 200:
+        results.dashboard_queries = timing.queries
+        results.dashboard_ms = timing.median_ms
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=DEFAULT_SIZE)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="also EXPLAIN ANALYZE the bare SQL (runs it once more)",
+    )
+    parser.add_argument("--no-worker", action="store_true")
+    parser.add_argument(
+        "--jit",
+        action="store_true",
+        help="keep PostgreSQL's JIT as the server has it (off in the bench session "
+        "by default; the worker always uses the server's setting)",
+    )
+    args = parser.parse_args(argv)
+    args.repeat = max(args.repeat, 1)
+
+    heading(f"unportal bench: {args.size:,} contributions")
+    try:
+        database.ensure_database()
+    except database.BenchDatabaseError as exc:
+        sys.exit(str(exc))
+    if not args.jit:
+        turn_jit_off()
+    say(*machine())
+    prepare(size=args.size, seed=args.seed, regenerate=args.regenerate)
+    say(dataset_summary())
+    results = Results(contributions=Contribution.objects.count())
+    measure_rebuild(args, results)
+    if not args.no_worker:
+        measure_incremental(args, results)
+    measure_dashboard(results)
+    heading("Result")
+    print(results.as_json(), flush=True)
+
+
+if __name__ == "__main__":
+    main()

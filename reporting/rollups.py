@@ -1,0 +1,1109 @@
+# ruff: noqa: S608 -- SQL here is assembled from model metadata and constants only;
+# every value goes in as a query parameter.
+"""The rollup engine: recompute one country team's rollup rows from source rows.
+
+Funding rollups are set-based SQL that runs unchanged on PostgreSQL and SQLite,
+in three temporary tables and one INSERT ... SELECT per rollup table:
+
+1. `stage_figures`: each counted contribution of the team once, with the figures
+   of both bases side by side, in integer cents;
+2. `stage_keys`: each (activity, key) the team's activities fall under: outputs,
+   outcomes, framework, SDG targets and goals, areas, joint programme;
+3. `stage_sums`: one GROUP BY over the two, per key, agency and year; the only
+   statement whose work grows with contributions times tags;
+4. `write_funding_table`: DELETE the team's rows, INSERT the per-agency and
+   all-agency rows of one table from the sums.
+
+Indicator progress is aggregated in SQL down to one row per indicator, reporter,
+year and period ("cells"); combining those few cells into a value to date needs
+per-indicator rules, so that last step is Python.
+
+The functions here do not manage transactions or job bookkeeping: the callers in
+`reporting.services` run them inside the transaction that claims the team's
+rollup requests, so a crash anywhere rolls every table back together.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Model
+
+from frameworks.models import (
+    Aggregation,
+    CommonChapterArea,
+    Contribution,
+    ContributionRevision,
+    CooperationFramework,
+    Indicator,
+    IndicatorDirection,
+    IndicatorMeasurement,
+    IndicatorUnit,
+    JointActivity,
+    Outcome,
+    Output,
+    ResultValue,
+    SdgTarget,
+    WorkflowStatus,
+)
+from reporting.models import (
+    Basis,
+    FundingRollup,
+    IndicatorProgress,
+    OutcomeFundingRollup,
+    ProgressStatus,
+    TagFundingRollup,
+    TagKind,
+    TeamFundingRollup,
+)
+
+Progress = Callable[[int, int], None]
+
+# Figures "including submitted" come from the current revision in these states.
+_CURRENT_COUNTS = (WorkflowStatus.SUBMITTED, WorkflowStatus.VALIDATED)
+_CENT = Decimal("0.01")
+_TEN_THOUSANDTH = Decimal("0.0001")
+_HUNDRED = Decimal("100")
+
+
+def _table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _m2m(name: str) -> tuple[str, str, str]:
+    """Table, activity column and other column of a JointActivity M2M link."""
+    link = JointActivity._meta.get_field(name)
+    quote = connection.ops.quote_name
+    return (
+        quote(link.m2m_db_table()),
+        quote(link.m2m_column_name()),
+        quote(link.m2m_reverse_name()),
+    )
+
+
+# --- staging ----------------------------------------------------------------------
+
+FIGURES_TABLE = "rollup_figures"
+KEYS_TABLE = "rollup_keys"
+SUMS_TABLE = "rollup_sums"
+ROWS_TABLE = "rollup_rows"
+_SCRATCH = (ROWS_TABLE, SUMS_TABLE, KEYS_TABLE, FIGURES_TABLE)
+
+# Rollup keys an activity falls under, by kind (small integers group fastest);
+# every kind lands in one table.
+OUTPUT, OUTCOME, FRAMEWORK, SDG_TARGET, SDG_GOAL, AREA, PROGRAMME = range(1, 8)
+TAG_KINDS = {
+    SDG_TARGET: TagKind.SDG_TARGET,
+    SDG_GOAL: TagKind.SDG_GOAL,
+    AREA: TagKind.COMMON_CHAPTER_AREA,
+    PROGRAMME: TagKind.JOINT_PROGRAMME,
+}
+
+
+# Below this many rows the planner's guesses about an unanalysed table are good
+# enough, and ANALYZE would cost more than it saves.
+ANALYZE_FROM_ROWS = 5000
+
+
+def _prepare_session(cursor: Any) -> None:
+    """Tune the planner for this transaction only (PostgreSQL).
+
+    A job reads one team's rows out of tables holding every team's, mostly
+    from cache. Priced at the default random_page_cost a large team's lookups
+    by key look dearer than scanning whole tables, which is five times slower;
+    and its sorts and hashes should fit in memory.
+    """
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            "SELECT set_config('work_mem', %s, true), "
+            "set_config('random_page_cost', %s, true)",
+            [
+                settings.UNPORTAL_ROLLUP_WORK_MEM,
+                str(settings.UNPORTAL_ROLLUP_RANDOM_PAGE_COST),
+            ],
+        )
+
+
+def _create_scratch(cursor: Any, name: str, select: str, params: Sequence) -> None:
+    # ON COMMIT DROP: on PostgreSQL a job that dies half-way leaves nothing behind
+    # even on a pooled connection. SQLite drops it with the rollback or below.
+    on_commit = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""
+    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {name}{on_commit} AS {select}", params)
+    if connection.vendor == "postgresql" and cursor.rowcount >= ANALYZE_FROM_ROWS:
+        # Temporary tables are never auto-analysed; without statistics the
+        # planner misjudges joins over a large team's rows.
+        cursor.execute(f"ANALYZE {name}")
+
+
+def drop_scratch(cursor: Any) -> None:
+    for name in _SCRATCH:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def stage_figures(cursor: Any, team_id: int) -> None:
+    """One row per counted contribution of the team, both bases side by side.
+
+    `v_*` hold the validated revision (v_n = 0 when there is none), `s_*` the
+    figures including submitted; every staged contribution counts in that basis,
+    falling back to its validated revision. Money is in integer cents, which both
+    databases add exactly and fast. `*_first` marks one contribution per
+    activity and year (the lowest agency id), so summing it counts activities
+    without a COUNT(DISTINCT).
+    """
+    current = "cur.status IN (%s, %s)"
+
+    def pick(column: str) -> str:
+        return f"CASE WHEN {current} THEN cur.{column} ELSE v.{column} END"
+
+    def cents(expression: str) -> str:
+        return f"CAST(ROUND({expression} * 100) AS bigint)"
+
+    counted = "PARTITION BY x.activity_id, x.year"
+    _create_scratch(
+        cursor,
+        FIGURES_TABLE,
+        f"""
+        SELECT x.*,
+            CASE WHEN x.v_n = 1 AND x.agency_id = MIN(
+                CASE WHEN x.v_n = 1 THEN x.agency_id END) OVER ({counted})
+            THEN 1 ELSE 0 END AS v_first,
+            CASE WHEN x.agency_id = MIN(x.agency_id) OVER ({counted})
+            THEN 1 ELSE 0 END AS s_first
+        FROM (
+            SELECT c.activity_id AS activity_id, c.agency_id AS agency_id,
+                c.year AS year, CASE WHEN v.id IS NULL THEN 0 ELSE 1 END AS v_n,
+                {cents("v.required")} AS v_required,
+                {cents("v.available")} AS v_available,
+                {cents("v.spent")} AS v_spent,
+                v.id AS v_revision_id, v.updated_at AS v_at,
+                {cents(pick("required"))} AS s_required,
+                {cents(pick("available"))} AS s_available,
+                {cents(pick("spent"))} AS s_spent,
+                {pick("id")} AS s_revision_id, {pick("updated_at")} AS s_at
+            FROM {_table(Contribution)} c
+            LEFT JOIN {_table(ContributionRevision)} v
+                ON v.id = c.validated_revision_id
+            LEFT JOIN {_table(ContributionRevision)} cur
+                ON cur.id = c.current_revision_id
+            WHERE c.country_team_id = %s
+                AND (c.validated_revision_id IS NOT NULL OR {current})
+        ) x
+        """,
+        [*(_CURRENT_COUNTS * 5), team_id, *_CURRENT_COUNTS],
+    )
+
+
+def stage_keys(cursor: Any, team_id: int) -> None:
+    """Every (activity, kind, key) of the team: its outputs, outcomes, framework,
+    SDG targets and goals, common-chapter areas and joint programme.
+
+    Outcomes and goals are distinct per activity: an activity on two outputs of
+    one outcome, or on two targets of one goal, is under that key once.
+    """
+    links, link_activity, link_output = _m2m("outputs")
+    targets, target_activity, target_target = _m2m("sdg_targets")
+    areas, area_activity, area_area = _m2m("common_chapter_areas")
+    activity, output = _table(JointActivity), _table(Output)
+    team = "a.country_team_id = %s"
+    _create_scratch(
+        cursor,
+        KEYS_TABLE,
+        f"""
+        SELECT a.id AS activity_id, a.framework_id AS framework_id,
+            {FRAMEWORK} AS kind, a.framework_id AS key_id
+        FROM {activity} a WHERE {team}
+        UNION ALL
+        SELECT l.{link_activity}, a.framework_id, {OUTPUT}, l.{link_output}
+        FROM {links} l JOIN {activity} a ON a.id = l.{link_activity} WHERE {team}
+        UNION ALL
+        SELECT DISTINCT l.{link_activity}, a.framework_id, {OUTCOME}, o.outcome_id
+        FROM {links} l JOIN {activity} a ON a.id = l.{link_activity}
+        JOIN {output} o ON o.id = l.{link_output} WHERE {team}
+        UNION ALL
+        SELECT t.{target_activity}, a.framework_id, {SDG_TARGET}, t.{target_target}
+        FROM {targets} t JOIN {activity} a ON a.id = t.{target_activity}
+        WHERE {team}
+        UNION ALL
+        SELECT DISTINCT t.{target_activity}, a.framework_id, {SDG_GOAL}, st.goal_id
+        FROM {targets} t JOIN {activity} a ON a.id = t.{target_activity}
+        JOIN {_table(SdgTarget)} st ON st.id = t.{target_target} WHERE {team}
+        UNION ALL
+        SELECT t.{area_activity}, a.framework_id, {AREA}, t.{area_area}
+        FROM {areas} t JOIN {activity} a ON a.id = t.{area_activity} WHERE {team}
+        UNION ALL
+        SELECT a.id, a.framework_id, {PROGRAMME}, a.joint_programme_id
+        FROM {activity} a WHERE {team} AND a.joint_programme_id IS NOT NULL
+        """,
+        [team_id] * 7,
+    )
+
+
+def stage_sums(cursor: Any) -> None:
+    """Per key, agency and year: the sums every funding table is made of.
+
+    This is the one pass that fans contributions out to their keys; everything
+    after it reads a table the size of the rollups themselves.
+    """
+    _create_scratch(
+        cursor,
+        SUMS_TABLE,
+        f"""
+        SELECT k.kind AS kind, k.key_id AS key_id, k.framework_id AS framework_id,
+            f.agency_id AS agency_id, f.year AS year,
+            SUM(f.v_n) AS v_n, SUM(f.v_required) AS v_required,
+            SUM(f.v_available) AS v_available, SUM(f.v_spent) AS v_spent,
+            SUM(f.v_first) AS v_first,
+            COUNT(*) AS s_n, SUM(f.s_required) AS s_required,
+            SUM(f.s_available) AS s_available, SUM(f.s_spent) AS s_spent,
+            SUM(f.s_first) AS s_first
+        FROM {FIGURES_TABLE} f JOIN {KEYS_TABLE} k ON k.activity_id = f.activity_id
+        GROUP BY k.kind, k.key_id, k.framework_id, f.agency_id, f.year
+        """,
+        [],
+    )
+
+
+# --- funding rollups --------------------------------------------------------------
+
+FUNDING_VALUES = (
+    "required",
+    "available",
+    "spent",
+    "gap",
+    "contribution_count",
+    "activity_count",
+    "agency_count",
+)
+
+
+@dataclass(frozen=True)
+class FundingTable:
+    """One funding rollup table and how its rows come out of the staged sums.
+
+    `keys` pairs each key column with its SQL expression over the sums (alias s)
+    and `join`; `group` lists what those expressions depend on.
+    """
+
+    model: type[Model]
+    kinds: tuple[int, ...]
+    keys: tuple[tuple[str, str], ...]
+    group: tuple[str, ...]
+    join: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.model.__name__
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        return tuple(column for column, _expression in self.keys)
+
+    @property
+    def row_key(self) -> tuple[str, ...]:
+        return (*self.key_columns, "agency_id", "year", "basis")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return ("country_team_id", *self.row_key, *FUNDING_VALUES)
+
+
+def funding_tables() -> tuple[FundingTable, ...]:
+    tag_kind = " ".join(
+        f"WHEN {code} THEN '{kind}'" for code, kind in TAG_KINDS.items()
+    )
+    return (
+        FundingTable(
+            FundingRollup,
+            kinds=(OUTPUT,),
+            keys=(
+                ("framework_id", "o.framework_id"),
+                ("outcome_id", "o.outcome_id"),
+                ("output_id", "s.key_id"),
+            ),
+            group=("o.framework_id", "o.outcome_id", "s.key_id"),
+            join=f"JOIN {_table(Output)} o ON o.id = s.key_id",
+        ),
+        FundingTable(
+            OutcomeFundingRollup,
+            kinds=(OUTCOME,),
+            keys=(("framework_id", "oc.framework_id"), ("outcome_id", "s.key_id")),
+            group=("oc.framework_id", "s.key_id"),
+            join=f"JOIN {_table(Outcome)} oc ON oc.id = s.key_id",
+        ),
+        FundingTable(
+            TeamFundingRollup,
+            kinds=(FRAMEWORK,),
+            keys=(("framework_id", "s.key_id"),),
+            group=("s.key_id",),
+        ),
+        FundingTable(
+            TagFundingRollup,
+            kinds=tuple(TAG_KINDS),
+            keys=(
+                ("framework_id", "s.framework_id"),
+                ("kind", f"CASE s.kind {tag_kind} END"),
+                ("tag_id", "s.key_id"),
+                (
+                    "tag_code",
+                    f"CASE s.kind WHEN {SDG_TARGET} THEN st.code "
+                    f"WHEN {AREA} THEN ar.code "
+                    f"WHEN {SDG_GOAL} THEN CAST(s.key_id AS varchar(20)) ELSE '' END",
+                ),
+            ),
+            group=("s.framework_id", "s.kind", "s.key_id", "st.code", "ar.code"),
+            join=f"""
+                LEFT JOIN {_table(SdgTarget)} st
+                    ON s.kind = {SDG_TARGET} AND st.id = s.key_id
+                LEFT JOIN {_table(CommonChapterArea)} ar
+                    ON s.kind = {AREA} AND ar.id = s.key_id
+            """,
+        ),
+    )
+
+
+def _funding_select(table: FundingTable, team_id: int) -> tuple[str, list[Any]]:
+    """The table's rows for the team: per agency, then all agencies together.
+
+    A contribution is one agency's share of one activity in one year, so per
+    agency the contribution count is also the activity count. Across agencies,
+    activities are counted through the `*_first` marks and agencies are the
+    per-agency groups that have contributions.
+    """
+    keys = ", ".join(f"{expression} AS {column}" for column, expression in table.keys)
+    kinds = ", ".join(str(kind) for kind in table.kinds)
+
+    def money(prefix: str, total: str = "") -> str:
+        required, available, spent = (
+            f"{total}(s.{prefix}_{column})"
+            for column in ("required", "available", "spent")
+        )
+        return (
+            f"{required} / 100.0 AS required, {available} / 100.0 AS available, "
+            f"{spent} / 100.0 AS spent, ({required} - {available}) / 100.0 AS gap"
+        )
+
+    # Every branch names its columns: the rows may become a table of their own.
+    def branch(prefix: str, basis: str, *, per_agency: bool) -> str:
+        head = f"SELECT %s AS country_team_id, {keys}"
+        where = f"s.kind IN ({kinds}) AND s.{prefix}_n > 0"
+        if per_agency:
+            return f"""
+                {head}, s.agency_id AS agency_id, s.year AS year,
+                    '{basis}' AS basis, {money(prefix)},
+                    s.{prefix}_n AS contribution_count,
+                    s.{prefix}_n AS activity_count, 1 AS agency_count
+                FROM {SUMS_TABLE} s {table.join} WHERE {where}
+            """
+        return f"""
+            {head}, NULL AS agency_id, s.year AS year, '{basis}' AS basis,
+                {money(prefix, "SUM")}, SUM(s.{prefix}_n) AS contribution_count,
+                SUM(s.{prefix}_first) AS activity_count, COUNT(*) AS agency_count
+            FROM {SUMS_TABLE} s {table.join} WHERE {where}
+            GROUP BY {", ".join(table.group)}, s.year
+        """
+
+    select = " UNION ALL ".join(
+        branch(prefix, basis, per_agency=per_agency)
+        for per_agency in (True, False)
+        for prefix, basis in (("v", Basis.VALIDATED), ("s", Basis.SUBMITTED))
+    )
+    return select, [team_id] * 4
+
+
+def write_funding_table(cursor: Any, table: FundingTable, team_id: int) -> int:
+    """Bring the team's rows of one table in line with the staged sums; return
+    how many rows were deleted, changed or added.
+
+    The new rows go to a scratch table first and only the difference is written:
+    an unchanged row costs a lookup, not a delete, an insert and its index
+    entries; and a job after one changed contribution writes a handful of rows.
+    """
+    target = _table(table.model)
+    select, params = _funding_select(table, team_id)
+    columns = ", ".join(table.columns)
+    _create_scratch(cursor, ROWS_TABLE, select, params)
+    same_key = " AND ".join(
+        [
+            f"{target}.country_team_id = n.country_team_id",
+            *(f"{target}.{c} = n.{c}" for c in (*table.key_columns, "year", "basis")),
+            f"COALESCE({target}.agency_id, 0) = COALESCE(n.agency_id, 0)",
+        ]
+    )
+    values = FUNDING_VALUES
+    cursor.execute(
+        f"""
+        DELETE FROM {target} WHERE country_team_id = %s
+            AND NOT EXISTS (SELECT 1 FROM {ROWS_TABLE} n WHERE {same_key})
+        """,
+        [team_id],
+    )
+    changed = cursor.rowcount
+    cursor.execute(
+        f"""
+        UPDATE {target} SET {", ".join(f"{v} = n.{v}" for v in values)}
+        FROM {ROWS_TABLE} n
+        WHERE {target}.country_team_id = %s AND {same_key}
+            AND ({", ".join(f"{target}.{v}" for v in values)})
+                <> ({", ".join(f"n.{v}" for v in values)})
+        """,
+        [team_id],
+    )
+    changed += cursor.rowcount
+    cursor.execute(
+        f"""
+        INSERT INTO {target} ({columns})
+        SELECT {", ".join(f"n.{c}" for c in table.columns)} FROM {ROWS_TABLE} n
+        WHERE NOT EXISTS (SELECT 1 FROM {target} WHERE {same_key})
+        """
+    )
+    return changed + cursor.rowcount
+
+
+def read_funding_table(cursor: Any, table: FundingTable, team_id: int) -> list[dict]:
+    """The rows `write_funding_table` would write, without writing them."""
+    select, params = _funding_select(table, team_id)
+    cursor.execute(select, params)
+    columns = table.columns[1:]
+    return [dict(zip(columns, row[1:], strict=True)) for row in cursor.fetchall()]
+
+
+# --- indicator progress -----------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    """One reporter's values of one indicator for one period, aggregated in SQL.
+
+    The reporter is an agency id, or 0 for team-wide values of the RC office.
+    Several values in a cell are parallel reports (e.g. two activities of one
+    agency); they combine like reports of different agencies.
+    """
+
+    reporter: int
+    year: int
+    period: str
+    count: int
+    total: Decimal | None
+    maximum: Decimal | None
+    ratio_count: int
+    numerator: Decimal | None
+    denominator: Decimal | None
+    recorded_at: Any
+    latest: Decimal | None = None
+    latest_numerator: Decimal | None = None
+    latest_denominator: Decimal | None = None
+
+    @property
+    def order(self) -> tuple:
+        return (self.year, period_end_month(self.period), self.period, self.recorded_at)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    # SQLite hands back floats for sums of decimals; repr is the shortest exact form.
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+
+
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        [
+            "jan",
+            "feb",
+            "mar",
+            "apr",
+            "may",
+            "jun",
+            "jul",
+            "aug",
+            "sep",
+            "oct",
+            "nov",
+            "dec",
+        ],
+        start=1,
+    )
+}
+
+
+@functools.cache
+def period_end_month(label: str) -> int:
+    """The month a period label ends in, so periods of a year sort in time.
+
+    Q1-Q4 end in months 3-12, H1/H2 (or S1/S2) in 6 and 12, M1-M12, 01-12 and month
+    names in their month; a blank label (the whole year) and anything unknown end
+    in December.
+    """
+    text = label.strip().lower()
+    if match := re.fullmatch(r"q([1-4])", text):
+        return 3 * int(match[1])
+    if match := re.fullmatch(r"[hs]([12])", text):
+        return 6 * int(match[1])
+    if (match := re.fullmatch(r"m?(\d{1,2})", text)) and 1 <= int(match[1]) <= 12:
+        return int(match[1])
+    return _MONTHS.get(text[:3], 12)
+
+
+def _team_indicators(*, latest_only: bool = False) -> str:
+    """Ids of the team's indicators (one `%s`: the team); with `latest_only`,
+    those whose parallel values take the most recent (across agencies: latest)."""
+    latest = f" AND i.across_agencies = '{Aggregation.LATEST}'" if latest_only else ""
+    return f"""
+        SELECT i.id FROM {_table(Indicator)} i
+        JOIN {_table(CooperationFramework)} fw ON fw.id = i.framework_id
+        WHERE fw.country_team_id = %s{latest}
+    """
+
+
+def _source_rows(team_id: int, *, latest_only: bool = False) -> tuple[str, list]:
+    """Every counted value of the team's indicators, once per basis.
+
+    Measurements count when validated, or (including submitted) when submitted
+    or validated without a submitted replacement waiting; a superseded or draft
+    one never counts. Result values count with their contribution's revision
+    for the basis; they are reached through the team's indicators, which keeps
+    the lookup proportional to the team, not to the whole table.
+    """
+    measurement, result = _table(IndicatorMeasurement), _table(ResultValue)
+    validated, submitted = WorkflowStatus.VALIDATED, WorkflowStatus.SUBMITTED
+    indicators = _team_indicators(latest_only=latest_only)
+    columns = "m.value, m.numerator, m.denominator, m.updated_at, 1, m.id"
+    sql = f"""
+        SELECT '{Basis.VALIDATED}' AS basis, m.indicator_id AS indicator_id,
+            COALESCE(m.agency_id, 0) AS reporter, m.year AS year,
+            m.period_label AS period, m.value AS value, m.numerator AS numerator,
+            m.denominator AS denominator, m.updated_at AS recorded_at,
+            1 AS source, m.id AS row_id
+        FROM {measurement} m
+        WHERE m.country_team_id = %s AND m.status = '{validated}'
+            AND m.indicator_id IN ({indicators})
+        UNION ALL
+        SELECT '{Basis.SUBMITTED}', m.indicator_id, COALESCE(m.agency_id, 0), m.year,
+            m.period_label, {columns}
+        FROM {measurement} m
+        WHERE m.country_team_id = %s AND m.indicator_id IN ({indicators})
+            AND (m.status = '{submitted}' OR (m.status = '{validated}' AND NOT EXISTS (
+                SELECT 1 FROM {measurement} r
+                WHERE r.supersedes_id = m.id AND r.status = '{submitted}')))
+        UNION ALL
+        SELECT '{Basis.VALIDATED}', rv.indicator_id, f.agency_id, f.year, '',
+            rv.value, rv.numerator, rv.denominator, f.v_at, 0, rv.id
+        FROM {FIGURES_TABLE} f JOIN {result} rv ON rv.revision_id = f.v_revision_id
+        WHERE rv.indicator_id IN ({indicators})
+        UNION ALL
+        SELECT '{Basis.SUBMITTED}', rv.indicator_id, f.agency_id, f.year, '',
+            rv.value, rv.numerator, rv.denominator, f.s_at, 0, rv.id
+        FROM {FIGURES_TABLE} f JOIN {result} rv ON rv.revision_id = f.s_revision_id
+        WHERE rv.indicator_id IN ({indicators})
+    """
+    return sql, [team_id] * 6
+
+
+def read_cells(cursor: Any, team_id: int) -> dict[tuple[str, int], list[Cell]]:
+    """The team's indicator values aggregated per (basis, indicator) into cells."""
+    source, params = _source_rows(team_id)
+    both = "s.numerator IS NOT NULL AND s.denominator IS NOT NULL"
+    cursor.execute(
+        f"""
+        SELECT s.basis, s.indicator_id, s.reporter, s.year, s.period,
+            COUNT(s.value), SUM(s.value), MAX(s.value),
+            COUNT(CASE WHEN {both} THEN 1 END),
+            SUM(CASE WHEN {both} THEN s.numerator END),
+            SUM(CASE WHEN {both} THEN s.denominator END),
+            MAX(s.recorded_at)
+        FROM ({source}) s
+        GROUP BY s.basis, s.indicator_id, s.reporter, s.year, s.period
+        """,
+        params,
+    )
+    cells: dict[tuple[str, int], list[Cell]] = defaultdict(list)
+    for basis, indicator_id, reporter, year, period, *figures in cursor.fetchall():
+        count, total, maximum, ratio_count, numerator, denominator, at = figures
+        cells[(basis, indicator_id)].append(
+            Cell(
+                reporter=reporter,
+                year=year,
+                period=period,
+                count=count,
+                total=_decimal(total),
+                maximum=_decimal(maximum),
+                ratio_count=ratio_count,
+                numerator=_decimal(numerator),
+                denominator=_decimal(denominator),
+                recorded_at=at,
+            )
+        )
+    _read_latest_in_cells(cursor, team_id, cells)
+    return cells
+
+
+def _read_latest_in_cells(
+    cursor: Any, team_id: int, cells: dict[tuple[str, int], list[Cell]]
+) -> None:
+    """Give cells of indicators combined by "latest" their most recent value.
+
+    Only those indicators need a window over their rows, so only their rows are
+    sorted; ties in time go to measurements, then to the later row.
+    """
+    cursor.execute(_team_indicators(latest_only=True), [team_id])
+    if not cursor.fetchall():
+        return
+    source, params = _source_rows(team_id, latest_only=True)
+    cursor.execute(
+        f"""
+        SELECT basis, indicator_id, reporter, year, period, value, numerator,
+            denominator
+        FROM (
+            SELECT s.*, ROW_NUMBER() OVER (
+                PARTITION BY s.basis, s.indicator_id, s.reporter, s.year, s.period
+                ORDER BY s.recorded_at DESC, s.source DESC, s.row_id DESC
+            ) AS position
+            FROM ({source}) s
+        ) ranked
+        WHERE position = 1
+        """,
+        params,
+    )
+    latest = {tuple(row[:5]): row[5:] for row in cursor.fetchall()}
+    for (basis, indicator_id), indicator_cells in cells.items():
+        for cell in indicator_cells:
+            found = latest.get(
+                (basis, indicator_id, cell.reporter, cell.year, cell.period)
+            )
+            if found:
+                value, numerator, denominator = (_decimal(v) for v in found)
+                cell.latest = value
+                cell.latest_numerator = numerator
+                cell.latest_denominator = denominator
+
+
+@dataclass
+class Reading:
+    """A combined value: a plain value, or a ratio kept as its two sums."""
+
+    value: Decimal | None = None
+    numerator: Decimal | None = None
+    denominator: Decimal | None = None
+    order: tuple = ()
+    sources: int = 0
+    reporters: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def result(self) -> Decimal | None:
+        if self.denominator is not None:
+            return self.numerator / self.denominator * _HUNDRED
+        return self.value
+
+
+def _cell_reading(cell: Cell, rule: str, is_ratio: bool) -> Reading | None:
+    """Parallel values in one cell combine by the across-agencies rule."""
+    base = {"order": cell.order, "reporters": frozenset({cell.reporter})}
+    if is_ratio:
+        if rule == Aggregation.LATEST:
+            numerator, denominator = cell.latest_numerator, cell.latest_denominator
+        else:
+            numerator, denominator = cell.numerator, cell.denominator
+        if numerator is None or not denominator:
+            return None
+        return Reading(
+            numerator=numerator,
+            denominator=denominator,
+            sources=cell.ratio_count,
+            **base,
+        )
+    if not cell.count:
+        return None
+    value = {
+        Aggregation.SUM: cell.total,
+        Aggregation.MAX: cell.maximum,
+        Aggregation.AVERAGE: cell.total / cell.count
+        if cell.total is not None
+        else None,
+        Aggregation.LATEST: cell.latest,
+    }[rule]
+    if value is None:
+        return None
+    return Reading(value=value, sources=cell.count, **base)
+
+
+def combine(
+    readings: Sequence[Reading], rule: str, is_ratio: bool, *, in_order: bool = False
+) -> Reading | None:
+    """Combine readings by one rule; `in_order` says they are sorted in time.
+
+    Sum and average of ratios pool numerators and denominators, so 30/100 and
+    10/50 make 40/150 (26.67 %), never the average of 30 % and 20 %.
+    """
+    if not readings:
+        return None
+    ordered = readings if in_order else sorted(readings, key=lambda r: r.order)
+    sources = sum(r.sources for r in ordered)
+    reporters = frozenset().union(*(r.reporters for r in ordered))
+    last = ordered[-1].order
+    if rule == Aggregation.LATEST:
+        chosen = ordered[-1]
+    elif rule == Aggregation.MAX:
+        chosen = max(ordered, key=lambda r: (r.result, r.order))
+    elif is_ratio:
+        return Reading(
+            numerator=sum((r.numerator for r in ordered), Decimal(0)),
+            denominator=sum((r.denominator for r in ordered), Decimal(0)),
+            order=last,
+            sources=sources,
+            reporters=reporters,
+        )
+    else:
+        total = sum((r.value for r in ordered), Decimal(0))
+        value = total / len(ordered) if rule == Aggregation.AVERAGE else total
+        return Reading(value=value, order=last, sources=sources, reporters=reporters)
+    return Reading(
+        value=chosen.value,
+        numerator=chosen.numerator,
+        denominator=chosen.denominator,
+        order=last,
+        sources=sources,
+        reporters=reporters,
+    )
+
+
+@dataclass(frozen=True)
+class IndicatorCells:
+    """One indicator's cells in one basis, as readings per reporter in time order."""
+
+    indicator: Indicator
+    by_reporter: dict[int, list[tuple[int, Reading]]]
+
+    @classmethod
+    def of(cls, indicator: Indicator, cells: Iterable[Cell]) -> IndicatorCells:
+        is_ratio = indicator.unit == IndicatorUnit.PERCENTAGE
+        by_reporter: dict[int, list[tuple[int, Reading]]] = defaultdict(list)
+        for cell in cells:
+            reading = _cell_reading(cell, indicator.across_agencies, is_ratio)
+            if reading is not None:
+                by_reporter[cell.reporter].append((cell.year, reading))
+        for readings in by_reporter.values():
+            readings.sort(key=lambda pair: pair[1].order)
+        return cls(indicator=indicator, by_reporter=by_reporter)
+
+    @property
+    def years(self) -> set[int]:
+        return {year for found in self.by_reporter.values() for year, _r in found}
+
+    def value(self, up_to: int, *, only_year: bool = False) -> Reading | None:
+        """The combined value to the end of `up_to` (or within that year).
+
+        Each reporter's cells (one per period) combine in time order by the
+        indicator's `across_periods` rule, so a cumulative ("latest") indicator
+        takes each agency's latest value; the reporters' values then combine by
+        `across_agencies`. Percentages are always a ratio of sums.
+        """
+        indicator = self.indicator
+        is_ratio = indicator.unit == IndicatorUnit.PERCENTAGE
+        per_reporter = []
+        for reporter, found in self.by_reporter.items():
+            readings = [
+                reading
+                for year, reading in found
+                if year == up_to or (year < up_to and not only_year)
+            ]
+            combined = combine(
+                readings, indicator.across_periods, is_ratio, in_order=True
+            )
+            if combined is not None:
+                # Reporters tied on time fall back to their id, so the result
+                # never depends on the order rows came back in.
+                combined.order = (*combined.order, reporter)
+                per_reporter.append(combined)
+        return combine(per_reporter, indicator.across_agencies, is_ratio)
+
+
+def combine_indicator(
+    indicator: Indicator, cells: Iterable[Cell], *, up_to: int, only_year: bool = False
+) -> Reading | None:
+    """An indicator's value from its cells: see `IndicatorCells.value`."""
+    return IndicatorCells.of(indicator, cells).value(up_to, only_year=only_year)
+
+
+def expected_percent(framework: CooperationFramework, year: int) -> Decimal:
+    """The share of the framework period elapsed by the end of `year`, in percent.
+
+    A framework from start_year to end_year runs n = end - start + 1 years; by the
+    end of year y, (y - start + 1) / n of it has passed, clamped to 0-100 %. An
+    indicator is on track in year y when it is at least that far from its
+    baseline to its target.
+    """
+    span = framework.end_year - framework.start_year + 1
+    elapsed = min(max(year - framework.start_year + 1, 0), span)
+    return (Decimal(elapsed) * _HUNDRED / Decimal(span)).quantize(_CENT)
+
+
+def progress_row(prepared: IndicatorCells, basis: str, year: int) -> dict[str, Any]:
+    """The values of one IndicatorProgress row: value to date and status.
+
+    percent_of_way = (value - baseline) / (target - baseline) x 100, which also
+    holds for descending indicators (both differences change sign). Status is
+    no_data without a value to date, or without both a baseline and a target to
+    measure against; when target equals baseline, on track means not worse than
+    the target.
+    """
+    indicator = prepared.indicator
+    reading = prepared.value(year)
+    within = prepared.value(year, only_year=True)
+    value = _quantize(reading.result if reading else None, _TEN_THOUSANDTH)
+    baseline, target = indicator.baseline_value, indicator.target_value
+    expected = expected_percent(indicator.framework, year)
+    percent = None
+    status = ProgressStatus.NO_DATA
+    if value is not None and baseline is not None and target is not None:
+        if target != baseline:
+            percent = _quantize(
+                (value - baseline) / (target - baseline) * _HUNDRED, _CENT
+            )
+            on_track = percent >= expected
+        elif indicator.direction == IndicatorDirection.DESCENDING:
+            on_track = value <= target
+        else:
+            on_track = value >= target
+        status = ProgressStatus.ON_TRACK if on_track else ProgressStatus.OFF_TRACK
+    return {
+        "indicator_id": indicator.pk,
+        "year": year,
+        "basis": basis,
+        "value": value,
+        "numerator": _quantize(reading.numerator if reading else None, _TEN_THOUSANDTH),
+        "denominator": _quantize(
+            reading.denominator if reading else None, _TEN_THOUSANDTH
+        ),
+        "year_value": _quantize(within.result if within else None, _TEN_THOUSANDTH),
+        "baseline": baseline,
+        "target": target,
+        "percent_of_way": percent,
+        "expected_percent": expected,
+        "status": str(status),
+        "source_count": reading.sources if reading else 0,
+        "reporter_count": len(reading.reporters) if reading else 0,
+    }
+
+
+def _quantize(value: Decimal | None, step: Decimal) -> Decimal | None:
+    return None if value is None else value.quantize(step)
+
+
+def compute_progress(cursor: Any, team_id: int) -> Iterator[dict[str, Any]]:
+    """Progress rows of every indicator of the team, for each framework year and
+    each year with values, in both bases."""
+    cells = read_cells(cursor, team_id)
+    indicators = Indicator.objects.filter(
+        framework__country_team_id=team_id
+    ).select_related("framework")
+    for indicator in indicators:
+        prepared = {
+            basis: IndicatorCells.of(indicator, cells.get((basis, indicator.pk), ()))
+            for basis in Basis
+        }
+        years = set(indicator.framework.years).union(
+            *(found.years for found in prepared.values())
+        )
+        for basis, found in prepared.items():
+            for year in sorted(years):
+                yield progress_row(found, basis, year)
+
+
+PROGRESS_KEY = ("indicator_id", "year", "basis")
+PROGRESS_VALUES = (
+    "value",
+    "numerator",
+    "denominator",
+    "year_value",
+    "baseline",
+    "target",
+    "percent_of_way",
+    "expected_percent",
+    "status",
+    "source_count",
+    "reporter_count",
+)
+
+
+def write_progress(cursor: Any, team_id: int) -> int:
+    """Bring the team's progress rows in line with a recomputation; return how
+    many were deleted, changed or added (only those are written)."""
+    computed = {
+        tuple(row[name] for name in PROGRESS_KEY): row
+        for row in compute_progress(cursor, team_id)
+    }
+    stored = {
+        tuple(found[1:4]): (found[0], found[4:])
+        for found in IndicatorProgress.objects.filter(
+            country_team_id=team_id
+        ).values_list("pk", *PROGRESS_KEY, *PROGRESS_VALUES)
+    }
+    # A changed row is deleted and added again: few rows change in a job, and
+    # this keeps the write to two set-based statements.
+    stale = [
+        pk
+        for key, (pk, values) in stored.items()
+        if key not in computed
+        or values != tuple(computed[key][name] for name in PROGRESS_VALUES)
+    ]
+    stale_pks = set(stale)
+    stale_keys = {key for key, (pk, _values) in stored.items() if pk in stale_pks}
+    fresh = [
+        IndicatorProgress(country_team_id=team_id, **row)
+        for key, row in computed.items()
+        if key not in stored or key in stale_keys
+    ]
+    for start in range(0, len(stale), 500):
+        IndicatorProgress.objects.filter(pk__in=stale[start : start + 500]).delete()
+    IndicatorProgress.objects.bulk_create(fresh, batch_size=500)
+    return len(stale) + len(computed.keys() - stored.keys())
+
+
+# --- the whole team ---------------------------------------------------------------
+
+STEPS = 7
+
+
+def recompute_team(team_id: int, progress: Progress | None = None) -> dict[str, int]:
+    """Recompute every rollup row of one team; return rows changed per table.
+
+    Runs inside the caller's transaction: the scratch tables live and die with
+    it, and readers see the old rows or the new ones, never a mix.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("Recompute rollups inside a transaction.")
+    changed: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        _prepare_session(cursor)
+        stage_figures(cursor, team_id)
+        _report(progress, 1)
+        stage_keys(cursor, team_id)
+        stage_sums(cursor)
+        _report(progress, 2)
+        for done, table in enumerate(funding_tables(), start=3):
+            changed[table.label] = write_funding_table(cursor, table, team_id)
+            _report(progress, done)
+        changed[IndicatorProgress.__name__] = write_progress(cursor, team_id)
+        _report(progress, STEPS)
+        drop_scratch(cursor)
+    return changed
+
+
+def _report(progress: Progress | None, done: int) -> None:
+    if progress is not None:
+        progress(done, STEPS)
+
+
+# --- audit ------------------------------------------------------------------------
+
+Rows = dict[tuple, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One rollup row that differs between the stored table and a recomputation."""
+
+    table: str
+    key: dict[str, Any]
+    stored: dict[str, Any] | None
+    expected: dict[str, Any] | None
+
+    @property
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        if self.stored is None or self.expected is None:
+            return {}
+        return {
+            name: (self.stored[name], value)
+            for name, value in self.expected.items()
+            if self.stored[name] != value
+        }
+
+
+def _normalise(model: type[Model], row: dict[str, Any]) -> dict[str, Any]:
+    """Values as the model would read them back, so both sides compare equal."""
+    clean = {}
+    for name, value in row.items():
+        model_field = model._meta.get_field(name)
+        if value is not None and model_field.get_internal_type() == "DecimalField":
+            value = _decimal(value).quantize(
+                Decimal(1).scaleb(-model_field.decimal_places)
+            )
+        clean[name] = value
+    return clean
+
+
+def _keyed(model: type[Model], key: Sequence[str], rows: Iterable[dict]) -> Rows:
+    keyed = {}
+    for row in rows:
+        clean = _normalise(model, row)
+        keyed[tuple(clean[name] for name in key)] = {
+            name: value for name, value in clean.items() if name not in key
+        }
+    return keyed
+
+
+def audit_team(team_id: int) -> list[Difference]:
+    """Recompute the team's rollups in memory and list where stored rows differ.
+
+    Runs the same SELECTs as a rebuild without writing; call inside a
+    transaction (the scratch tables are temporary).
+    """
+    differences: list[Difference] = []
+    with connection.cursor() as cursor:
+        _prepare_session(cursor)
+        stage_figures(cursor, team_id)
+        stage_keys(cursor, team_id)
+        stage_sums(cursor)
+        for table in funding_tables():
+            columns = [*table.row_key, *FUNDING_VALUES]
+            expected = _keyed(
+                table.model, table.row_key, read_funding_table(cursor, table, team_id)
+            )
+            stored = _keyed(
+                table.model,
+                table.row_key,
+                table.model.objects.filter(country_team_id=team_id).values(*columns),
+            )
+            differences += _compare(table.label, table.row_key, stored, expected)
+        expected = _keyed(
+            IndicatorProgress, PROGRESS_KEY, compute_progress(cursor, team_id)
+        )
+        drop_scratch(cursor)
+    stored = _keyed(
+        IndicatorProgress,
+        PROGRESS_KEY,
+        IndicatorProgress.objects.filter(country_team_id=team_id).values(
+            *PROGRESS_KEY, *PROGRESS_VALUES
+        ),
+    )
+    differences += _compare(IndicatorProgress.__name__, PROGRESS_KEY, stored, expected)
+    return differences
+
+
+def _compare(
+    label: str, key: Sequence[str], stored: Rows, expected: Rows
+) -> list[Difference]:
+    return [
+        Difference(
+            table=label,
+            key=dict(zip(key, row_key, strict=True)),
+            stored=stored.get(row_key),
+            expected=expected.get(row_key),
+        )
+        for row_key in sorted(set(stored) | set(expected), key=_sort_key)
+        if stored.get(row_key) != expected.get(row_key)
+    ]
+
+
+def _sort_key(row_key: tuple) -> tuple:
+    return tuple((value is None, str(value)) for value in row_key)

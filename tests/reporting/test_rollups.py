@@ -1,0 +1,551 @@
+"""Rollups on small, hand-computed examples, written through the services."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+
+from frameworks.models import Aggregation, IndicatorUnit
+from frameworks.services import (
+    MeasurementData,
+    create_activity,
+    create_contribution,
+    record_measurement,
+    return_contribution,
+    submit_contribution,
+    submit_measurement,
+    update_contribution,
+    validate_contribution,
+    validate_measurement,
+)
+from reporting.models import (
+    FundingRollup,
+    IndicatorProgress,
+    OutcomeFundingRollup,
+    RollupRequest,
+    RollupState,
+    TagFundingRollup,
+    TeamFundingRollup,
+    TeamSnapshot,
+)
+from reporting.services import process_team_rollups, request_team_rollups
+from tests.frameworks.factories import (
+    CommonChapterAreaFactory,
+    IndicatorFactory,
+    SdgGoalFactory,
+    SdgTargetFactory,
+)
+from tests.frameworks.joint_work_factories import (
+    JointWorkWorld,
+    activity_data,
+    build_world,
+    figures_data,
+)
+
+pytestmark = pytest.mark.django_db
+
+MONEY = ("required", "available", "spent", "gap")
+COUNTS = ("contribution_count", "activity_count", "agency_count")
+
+
+@pytest.fixture
+def world() -> JointWorkWorld:
+    return build_world()
+
+
+def money(required, available, spent) -> tuple[Decimal, ...]:
+    required, available, spent = (Decimal(str(v)) for v in (required, available, spent))
+    return (required, available, spent, required - available)
+
+
+def figures(row) -> tuple:
+    return tuple(getattr(row, name) for name in MONEY + COUNTS)
+
+
+def rollup(world: JointWorkWorld) -> None:
+    request_team_rollups(team_id=world.team.pk, reason="test")
+    run = process_team_rollups(team_id=world.team.pk)
+    assert run.recomputed
+
+
+def activity(world: JointWorkWorld, **overrides):
+    return create_activity(
+        actor=None, country_team=world.team, data=activity_data(world, **overrides)
+    )
+
+
+def contribution(world, activity, agency, *, required, available, spent, state):
+    """A contribution of `agency` for the world's year, walked to `state`."""
+    made = create_contribution(
+        actor=None,
+        activity=activity,
+        agency=agency,
+        year=world.year,
+        figures=figures_data(
+            world,
+            required=Decimal(required),
+            available=Decimal(available),
+            spent=Decimal(spent),
+            results=[],
+        ),
+    )
+    if state != "draft":
+        submit_contribution(actor=None, contribution=made)
+    if state == "validated":
+        validate_contribution(actor=None, contribution=made)
+    if state == "returned":
+        return_contribution(actor=None, contribution=made, comment="Check the sums.")
+    return made
+
+
+def measure(indicator, year, *, agency=None, state="validated", **values):
+    measurement = record_measurement(
+        actor=None,
+        indicator=indicator,
+        agency=agency,
+        data=MeasurementData(year=year, source="Survey", **values),
+    )
+    if state != "draft":
+        submit_measurement(actor=None, measurement=measurement)
+    if state == "validated":
+        validate_measurement(actor=None, measurement=measurement)
+    return measurement
+
+
+def progress(indicator, year, basis="validated") -> IndicatorProgress:
+    return IndicatorProgress.objects.get(indicator=indicator, year=year, basis=basis)
+
+
+# --- money tagged many times --------------------------------------------------------
+
+
+@pytest.fixture
+def multi_tagged(world):
+    """One activity on two outputs of one outcome, three SDG targets (two of goal
+    16), two common-chapter areas and a joint programme, funded by two agencies."""
+    goal_16, goal_3 = SdgGoalFactory(number=16), SdgGoalFactory(number=3)
+    targets = [
+        SdgTargetFactory(code="16.1", goal=goal_16),
+        SdgTargetFactory(code="16.2", goal=goal_16),
+        SdgTargetFactory(code="3.7", goal=goal_3),
+    ]
+    areas = [world.area, CommonChapterAreaFactory(position=2, code="CC2")]
+    work = activity(
+        world,
+        outputs=[world.output, world.output_wfp],
+        sdg_targets=targets,
+        common_chapter_areas=areas,
+    )
+    contribution(
+        world, work, world.undp, required=100000, available=80000, spent=50000,
+        state="validated",
+    )  # fmt: skip
+    contribution(
+        world, work, world.unicef, required=40000, available=10000, spent=5000,
+        state="validated",
+    )  # fmt: skip
+    rollup(world)
+    return world, targets, areas
+
+
+def test_each_output_shows_the_full_amount_of_a_multi_output_activity(multi_tagged):
+    world, _targets, _areas = multi_tagged
+    for output in (world.output, world.output_wfp):
+        rows = FundingRollup.objects.filter(output=output, basis="validated")
+        assert figures(rows.get(agency=world.undp)) == (
+            *money(100000, 80000, 50000),
+            1,
+            1,
+            1,
+        )
+        assert figures(rows.get(agency=world.unicef)) == (
+            *money(40000, 10000, 5000),
+            1,
+            1,
+            1,
+        )
+        assert figures(rows.get(agency=None)) == (*money(140000, 90000, 55000), 2, 1, 2)
+
+
+def test_outcome_and_framework_totals_count_the_contribution_once(multi_tagged):
+    world, _targets, _areas = multi_tagged
+    outcome = OutcomeFundingRollup.objects.get(
+        outcome=world.output.outcome, agency=None, basis="validated"
+    )
+    total = TeamFundingRollup.objects.get(
+        framework=world.framework, agency=None, basis="validated"
+    )
+    for row in (outcome, total):
+        assert figures(row) == (*money(140000, 90000, 55000), 2, 1, 2)
+    assert TeamFundingRollup.objects.get(
+        agency=world.undp, basis="validated"
+    ).required == Decimal("100000")
+
+
+def test_every_tag_shows_the_full_tagged_amount(multi_tagged):
+    world, _targets, _areas = multi_tagged
+    tagged = {
+        (row.kind, row.tag_code or str(row.tag_id)): figures(row)
+        for row in TagFundingRollup.objects.filter(agency=None, basis="validated")
+    }
+    full = (*money(140000, 90000, 55000), 2, 1, 2)
+    assert tagged == {
+        ("sdg_target", "16.1"): full,
+        ("sdg_target", "16.2"): full,
+        ("sdg_target", "3.7"): full,
+        # Two targets of goal 16 do not make goal 16 twice as rich.
+        ("sdg_goal", "16"): full,
+        ("sdg_goal", "3"): full,
+        ("cc_area", "CC4"): full,
+        ("cc_area", "CC2"): full,
+        ("joint_programme", str(world.programme.pk)): full,
+    }
+    goal = TagFundingRollup.objects.get(
+        kind="sdg_goal", tag_id=16, agency=world.undp, basis="validated"
+    )
+    assert goal.required == Decimal("100000")
+
+
+def test_activity_and_agency_counts_are_distinct_across_agencies(world):
+    first = activity(world, agencies=[world.undp, world.unicef])
+    second = activity(world, agencies=[world.undp, world.wfp], title="Second")
+    for work, agency in ((first, world.undp), (first, world.unicef)):
+        contribution(
+            world, work, agency, required=10, available=5, spent=1, state="validated"
+        )
+    contribution(
+        world, second, world.undp, required=7, available=7, spent=7, state="validated"
+    )
+    rollup(world)
+
+    total = TeamFundingRollup.objects.get(agency=None, basis="validated")
+    assert figures(total) == (*money(27, 17, 9), 3, 2, 2)
+    undp = TeamFundingRollup.objects.get(agency=world.undp, basis="validated")
+    assert figures(undp) == (*money(17, 12, 8), 2, 2, 1)
+
+
+# --- workflow bases -----------------------------------------------------------------
+
+
+def bases(world, agency=None) -> dict[str, tuple]:
+    return {
+        row.basis: figures(row)[:3]
+        for row in TeamFundingRollup.objects.filter(
+            country_team=world.team, agency=agency
+        )
+    }
+
+
+def test_a_submitted_revision_shows_only_including_submitted(world):
+    work = activity(world)
+    made = contribution(
+        world, work, world.undp, required=100, available=80, spent=50,
+        state="validated",
+    )  # fmt: skip
+    update_contribution(
+        actor=None,
+        contribution=made,
+        figures=figures_data(
+            world,
+            required=Decimal(150),
+            available=Decimal(90),
+            spent=Decimal(60),
+            results=[],
+        ),
+        expected_version=None,
+    )
+    rollup(world)
+    revision_1 = money(100, 80, 50)[:3]
+    # A draft revision 2 is nobody's figures yet: both bases keep revision 1.
+    assert bases(world) == {"validated": revision_1, "submitted": revision_1}
+
+    submit_contribution(actor=None, contribution=made)
+    rollup(world)
+    revision_2 = money(150, 90, 60)[:3]
+    assert bases(world) == {"validated": revision_1, "submitted": revision_2}
+
+    validate_contribution(actor=None, contribution=made)
+    rollup(world)
+    assert bases(world) == {"validated": revision_2, "submitted": revision_2}
+
+
+@pytest.mark.parametrize(
+    ("state", "expected_bases"),
+    [
+        ("draft", set()),
+        ("returned", set()),
+        ("submitted", {"submitted"}),
+        ("validated", {"validated", "submitted"}),
+    ],
+)
+def test_only_validated_figures_reach_the_validated_basis(world, state, expected_bases):
+    contribution(
+        world, activity(world), world.undp, required=5, available=4, spent=3,
+        state=state,
+    )  # fmt: skip
+    rollup(world)
+    for model in (FundingRollup, OutcomeFundingRollup, TeamFundingRollup):
+        found = set(model.objects.values_list("basis", flat=True))
+        assert found == expected_bases, model.__name__
+    found = set(TagFundingRollup.objects.values_list("basis", flat=True))
+    assert found == expected_bases
+
+
+# --- indicator progress -------------------------------------------------------------
+
+
+def test_percentages_divide_summed_numerators_by_summed_denominators(world):
+    indicator = world.percentage_indicator  # baseline 10, target 50
+    measure(indicator, world.year, agency=world.undp, numerator=30, denominator=100)
+    measure(indicator, world.year, agency=world.unicef, numerator=10, denominator=50)
+    rollup(world)
+
+    row = progress(indicator, world.year)
+    # 40 / 150, not the average of 30 % and 20 %.
+    assert row.value.quantize(Decimal("0.01")) == Decimal("26.67")
+    assert (row.numerator, row.denominator) == (Decimal(40), Decimal(150))
+    assert row.percent_of_way == Decimal("41.67")  # (26.67 - 10) / (50 - 10)
+    assert row.expected_percent == Decimal("20.00")  # first of five years
+    assert row.status == "on_track"
+    assert (row.source_count, row.reporter_count) == (2, 2)
+
+
+def test_a_cumulative_indicator_takes_each_agencys_latest_value(world):
+    indicator = IndicatorFactory(
+        output=world.output,
+        code="TRAINED",
+        across_periods=Aggregation.LATEST,
+        across_agencies=Aggregation.SUM,
+        baseline_value=Decimal(0),
+        target_value=Decimal(1000),
+    )
+    year, next_year = world.year, world.year + 1
+    measure(indicator, year, agency=world.undp, value=100)
+    measure(indicator, next_year, agency=world.undp, value=250)
+    measure(indicator, year, agency=world.unicef, value=30, period_label="Q1")
+    measure(indicator, year, agency=world.unicef, value=50, period_label="Q3")
+    rollup(world)
+
+    assert progress(indicator, year).value == Decimal(150)  # 100 + 50
+    later = progress(indicator, next_year)
+    assert later.value == Decimal(300)  # 250 + 50, not 100 + 250 + 30 + 50
+    assert later.year_value == Decimal(250)  # only UNDP reported in that year
+    assert later.percent_of_way == Decimal("30.00")
+
+
+def test_a_summed_indicator_adds_every_period_to_date(world):
+    indicator = world.wfp_indicator  # sum across periods and agencies
+    measure(indicator, world.year, agency=world.wfp, value=10, period_label="H1")
+    measure(indicator, world.year, agency=world.wfp, value=15, period_label="H2")
+    measure(indicator, world.year + 1, value=5)  # team-wide
+    rollup(world)
+    assert progress(indicator, world.year).value == Decimal(25)
+    assert progress(indicator, world.year + 1).value == Decimal(30)
+    assert progress(indicator, world.year + 1).reporter_count == 2
+
+
+def test_a_descending_indicator_progresses_as_it_falls(world):
+    indicator = IndicatorFactory(
+        output=world.output,
+        code="STUNTING-RATE",
+        direction="descending",
+        baseline_value=Decimal(40),
+        target_value=Decimal(20),
+    )
+    measure(indicator, world.year, value=35)
+    rollup(world)
+
+    first = progress(indicator, world.year)
+    assert first.percent_of_way == Decimal("25.00")  # 5 of the 20 points to go
+    assert first.status == "on_track"  # 20 % of the period has passed
+    second = progress(indicator, world.year + 1)
+    assert second.value == Decimal(35)
+    assert second.status == "off_track"  # 40 % has passed, still 25 % of the way
+
+
+def test_an_indicator_without_values_has_no_data(world):
+    indicator = world.wfp_indicator
+    measure(indicator, world.year, agency=world.wfp, value=10, state="draft")
+    measure(indicator, world.year + 1, agency=world.wfp, value=20, state="submitted")
+    rollup(world)
+
+    rows = IndicatorProgress.objects.filter(indicator=indicator)
+    years = set(world.framework.years)
+    assert {row.year for row in rows} == years
+    for row in rows.filter(basis="validated"):
+        assert (row.status, row.value, row.percent_of_way) == ("no_data", None, None)
+    submitted = rows.filter(basis="submitted")
+    assert submitted.get(year=world.year).status == "no_data"
+    assert submitted.get(year=world.year + 1).value == Decimal(20)
+
+
+def test_a_pending_replacement_counts_instead_of_the_value_it_replaces(world):
+    from frameworks.services import update_measurement
+
+    indicator = world.wfp_indicator
+    old = measure(indicator, world.year, agency=world.wfp, value=10)
+    replacement = update_measurement(
+        actor=None,
+        measurement=old,
+        data=MeasurementData(year=world.year, value=Decimal(12), source="Survey"),
+        expected_version=None,
+    )
+    submit_measurement(actor=None, measurement=replacement)
+    rollup(world)
+    assert progress(indicator, world.year, "validated").value == Decimal(10)
+    assert progress(indicator, world.year, "submitted").value == Decimal(12)
+
+
+def test_contribution_results_count_with_their_basis_revision(world):
+    indicator = world.number_indicator  # sum, baseline 10, target 50
+    work = activity(world)
+    made = create_contribution(
+        actor=None,
+        activity=work,
+        agency=world.undp,
+        year=world.year,
+        figures=figures_data(world),  # 100 children, 45/60 at school
+    )
+    submit_contribution(actor=None, contribution=made)
+    rollup(world)
+    assert progress(indicator, world.year, "validated").status == "no_data"
+    assert progress(indicator, world.year, "submitted").value == Decimal(100)
+    share = progress(world.percentage_indicator, world.year, "submitted")
+    assert share.value == Decimal("75.0000")
+    assert world.percentage_indicator.unit == IndicatorUnit.PERCENTAGE
+
+
+# --- the write path -----------------------------------------------------------------
+
+
+def test_a_service_write_records_a_request_and_rollups_follow_the_commit(
+    world, django_capture_on_commit_callbacks
+):
+    work = activity(world)
+    RollupRequest.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        contribution(
+            world, work, world.undp, required=9, available=6, spent=3,
+            state="validated",
+        )  # fmt: skip
+        # Still inside the writer's transaction: three writes, one request.
+        assert RollupRequest.objects.filter(country_team=world.team).count() == 1
+        assert not TeamFundingRollup.objects.exists()
+    assert not RollupRequest.objects.exists()
+    total = TeamFundingRollup.objects.get(agency=None, basis="validated")
+    assert figures(total) == (*money(9, 6, 3), 1, 1, 1)
+    assert RollupState.objects.get(country_team=world.team).computed_at
+    assert TeamSnapshot.objects.filter(country_team=world.team).exists()
+
+
+def test_a_rolled_back_write_leaves_no_request(
+    world, django_capture_on_commit_callbacks
+):
+    work = activity(world)
+    RollupRequest.objects.all().delete()
+
+    def save_then_fail() -> None:
+        with transaction.atomic():
+            contribution(
+                world, work, world.undp, required=1, available=1, spent=1,
+                state="validated",
+            )  # fmt: skip
+            raise RuntimeError("the request failed after the save")
+
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+    ):
+        save_then_fail()
+    assert callbacks == []
+    assert not RollupRequest.objects.exists()
+    assert not TeamFundingRollup.objects.exists()
+
+
+def test_a_job_with_nothing_waiting_does_nothing(world):
+    RollupRequest.objects.all().delete()
+    run = process_team_rollups(team_id=world.team.pk)
+    assert not run.recomputed
+    assert not RollupState.objects.get(country_team=world.team).computed_at
+
+
+def test_another_teams_rows_stay_out(world):
+    other_work = create_activity(
+        actor=None,
+        country_team=world.other_team,
+        data=activity_data(
+            world,
+            outputs=[world.other_output],
+            joint_programme=world.other_programme,
+            locations=[world.other_region],
+        ),
+    )
+    contribution(
+        world, other_work, world.undp, required=3, available=2, spent=1,
+        state="validated",
+    )  # fmt: skip
+    rollup(world)
+    assert not TeamFundingRollup.objects.filter(country_team=world.team).exists()
+    process_team_rollups(team_id=world.other_team.pk)
+    assert TeamFundingRollup.objects.filter(country_team=world.other_team).count() == 4
+
+
+# --- jobs for pages and beat ----------------------------------------------------------
+
+
+def test_pages_can_tell_rollups_are_pending(world):
+    RollupRequest.objects.all().delete()
+    state = RollupState.objects.create(country_team=world.team)
+    assert (
+        RollupState.objects.with_pending_since().get(pk=state.pk).pending_since is None
+    )
+
+    request_team_rollups(team_id=world.team.pk, reason="test")
+    oldest = RollupRequest.objects.get().requested_at
+    assert RollupState.objects.with_pending_since().get(pk=state.pk).pending_since == (
+        oldest
+    )
+    assert RollupRequest.objects.for_team(world.team).exists()
+
+
+def test_the_rebuild_button_reports_progress_in_the_cache(
+    world, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    from reporting.services import queue_team_rollup_rebuild, rebuild_progress_key
+
+    key = rebuild_progress_key(world.team.pk)
+    assert key == f"rollup-rebuild:{world.team.pk}"
+    with django_capture_on_commit_callbacks(execute=True):
+        queue_team_rollup_rebuild(team_id=world.team.pk)
+        assert cache.get(key) == {"done": 0, "total": 0}
+    assert cache.get(key) == {"done": 7, "total": 7}
+    assert RollupState.objects.get(country_team=world.team).computed_at
+
+
+def test_beat_sweeps_rollup_requests_every_minute():
+    from unportal.celery import app
+
+    entry = app.conf.beat_schedule["sweep-rollup-requests"]
+    assert entry["task"] == "reporting.tasks.sweep_rollup_requests_task"
+    assert entry["task"] in app.tasks
+    assert entry["schedule"] == 60.0
+
+
+def test_max_over_periods_then_average_over_agencies(world):
+    indicator = IndicatorFactory(
+        output=world.output,
+        code="COVERAGE",
+        across_periods=Aggregation.MAX,
+        across_agencies=Aggregation.AVERAGE,
+        baseline_value=Decimal(0),
+        target_value=Decimal(100),
+    )
+    measure(indicator, world.year, agency=world.undp, value=10, period_label="Q1")
+    measure(indicator, world.year, agency=world.undp, value=30, period_label="Q2")
+    measure(indicator, world.year, agency=world.unicef, value=20)
+    rollup(world)
+    assert progress(indicator, world.year).value == Decimal(25)  # (30 + 20) / 2
