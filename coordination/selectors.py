@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, Prefetch, QuerySet
@@ -123,3 +124,10 @@ def count_directory() -> DirectoryCounts:
         teams=CountryTeam.objects.count(),
         agencies=Agency.objects.count(),
     )
+
+
+def get_api_token_created(*, user: User) -> datetime | None:
+    """Return when the user's API token was created, or None if they hold none."""
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.filter(user=user).values_list("created", flat=True).first()

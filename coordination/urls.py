@@ -8,6 +8,8 @@ pages = [
     path("teams/", views.team_list, name="team_list"),
     path("me/", views.profile, name="profile"),
     path("me/language/", views.set_language, name="set_language"),
+    path("me/api-token/", views.create_api_token, name="create_api_token"),
+    path("me/api-token/revoke/", views.revoke_api_token_view, name="revoke_api_token"),
 ]
 
 urlpatterns = [

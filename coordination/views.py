@@ -22,10 +22,15 @@ from django.views.decorators.http import require_POST
 
 from coordination.forms import LanguageForm
 from coordination.selectors import (
+    get_api_token_created,
     list_memberships_for_user,
     list_teams_for_user,
 )
-from coordination.services import set_user_language
+from coordination.services import (
+    revoke_api_token,
+    rotate_api_token,
+    set_user_language,
+)
 
 
 def remember_language(response: HttpResponse, language: str) -> None:
@@ -95,8 +100,30 @@ def set_language(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@login_required
+@require_POST
+def create_api_token(request: HttpRequest) -> HttpResponse:
+    # The key is shown once, in this response only: never in a message or a URL.
+    token = rotate_api_token(user=request.user)
+    form = LanguageForm(
+        initial={"language": request.user.language or translation.get_language()}
+    )
+    return _render_profile(request, form, new_token=token.key)
+
+
+@login_required
+@require_POST
+def revoke_api_token_view(request: HttpRequest) -> HttpResponse:
+    if revoke_api_token(user=request.user):
+        messages.success(request, _("Your API token is revoked; it no longer works."))
+    return redirect("coordination:profile")
+
+
 def _render_profile(
-    request: HttpRequest, form: LanguageForm, status: int = 200
+    request: HttpRequest,
+    form: LanguageForm,
+    status: int = 200,
+    new_token: str = "",
 ) -> HttpResponse:
     return render(
         request,
@@ -104,6 +131,8 @@ def _render_profile(
         {
             "form": form,
             "memberships": list_memberships_for_user(user=request.user),
+            "token_created": get_api_token_created(user=request.user),
+            "new_token": new_token,
         },
         status=status,
     )

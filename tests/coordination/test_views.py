@@ -4,6 +4,8 @@ import factory
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from coordination.models import CrisisContext, Role
 from frameworks.models import CommonChapterCommitment
@@ -496,3 +498,59 @@ def test_password_change_page_uses_portal_layout(client, outsider):
     html = login(client, outsider).get(reverse("password_change")).content.decode()
     assert "Change my password" in html
     assert '<label for="id_old_password">' in html
+
+
+# --- API token on the profile page -------------------------------------------------
+
+
+def test_profile_creates_an_api_token_shown_once_that_works(client, focal_point):
+    client.force_login(focal_point)
+    assert "You hold no token." in client.get(reverse("coordination:profile")).text
+
+    response = client.post(reverse("coordination:create_api_token"))
+
+    key = Token.objects.get(user=focal_point).key
+    assert response.status_code == 200
+    assert key in response.text
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.get("/api/teams/").status_code == 200
+    # Shown once: a later visit says a token exists but never prints it.
+    later = client.get(reverse("coordination:profile")).text
+    assert key not in later
+    assert "You hold a token" in later
+
+
+def test_profile_replacing_the_token_stops_the_old_one(client, focal_point):
+    client.force_login(focal_point)
+    client.post(reverse("coordination:create_api_token"))
+    old = Token.objects.get(user=focal_point).key
+
+    client.post(reverse("coordination:create_api_token"))
+
+    assert Token.objects.get(user=focal_point).key != old
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {old}")
+    assert api.get("/api/teams/").status_code == 401
+
+
+def test_profile_revokes_the_api_token(client, focal_point):
+    client.force_login(focal_point)
+    client.post(reverse("coordination:create_api_token"))
+    key = Token.objects.get(user=focal_point).key
+
+    response = client.post(reverse("coordination:revoke_api_token"))
+
+    assert response.status_code == 302
+    assert not Token.objects.filter(user=focal_point).exists()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.get("/api/teams/").status_code == 401
+
+
+@pytest.mark.parametrize("name", ["create_api_token", "revoke_api_token"])
+def test_api_token_pages_refuse_get_and_anonymous(client, focal_point, name):
+    assert client.post(reverse(f"coordination:{name}")).status_code == 302
+    assert not Token.objects.exists()
+    client.force_login(focal_point)
+    assert client.get(reverse(f"coordination:{name}")).status_code == 405
