@@ -2,9 +2,10 @@
 """The benchmark database: created, recognised and dropped by the bench alone.
 
 A database counts as a bench database when it holds the `bench_dataset` table,
-which the bench creates right after CREATE DATABASE. The bench drops or reuses
-only such a database (or an empty one), so a DATABASE_URL that points at real
-data by mistake makes it stop instead of wiping that data.
+which the bench creates right after its own CREATE DATABASE. The bench creates a
+database that does not exist, and reuses or drops only one that holds that
+table: a DATABASE_URL that points at any other database by mistake, even an
+empty one waiting for its first migrate, makes it stop and touch nothing.
 """
 
 from __future__ import annotations
@@ -88,16 +89,19 @@ def _exists(name: str) -> bool:
         return cursor.fetchone() is not None
 
 
-def _kind(name: str) -> str:
-    """'bench', 'empty' or 'foreign' (a database with tables that are not ours)."""
+def _is_bench(name: str) -> bool:
     with _cursor(name) as cursor:
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [MARKER_TABLE])
-        if cursor.fetchone()[0]:
-            return "bench"
-        cursor.execute(
-            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
-        )
-        return "empty" if cursor.fetchone()[0] == 0 else "foreign"
+        return bool(cursor.fetchone()[0])
+
+
+def _not_ours(name: str) -> BenchDatabaseError:
+    return BenchDatabaseError(
+        f"{describe()} exists and has no {MARKER_TABLE} table, so the bench did not "
+        "create it and will not touch it. Point DATABASE_URL at a database that "
+        f"does not exist yet (the bench creates it; default unportal_bench), or "
+        f"drop {name} yourself if it is a bench database after all."
+    )
 
 
 def _create(name: str) -> None:
@@ -131,12 +135,8 @@ def drop_database() -> None:
     connection.close()
     if not _exists(name):
         return
-    if _kind(name) == "foreign":
-        raise BenchDatabaseError(
-            f"{describe()} holds tables but no {MARKER_TABLE} table: it is not a "
-            "bench database, so the bench will not drop it. Point DATABASE_URL at "
-            "another database (the default is unportal_bench)."
-        )
+    if not _is_bench(name):
+        raise _not_ours(name)
     with _cursor("postgres") as cursor:
         # FORCE ends leftover sessions of the bench itself (e.g. a killed worker).
         cursor.execute(
@@ -150,13 +150,9 @@ def ensure_database() -> None:
     if not _exists(name):
         _create(name)
         return
-    kind = _kind(name)
-    if kind == "foreign":
-        raise BenchDatabaseError(
-            f"{describe()} holds tables but no {MARKER_TABLE} table: it is not a "
-            "bench database. Point DATABASE_URL at another database (the default "
-            "is unportal_bench)."
-        )
+    if not _is_bench(name):
+        raise _not_ours(name)
+    # Brings the marker table of an older bench up to date.
     _create_marker(name)
 
 

@@ -25,7 +25,8 @@ def label(sql: str) -> str:
     text = " ".join(sql.split())
     if text.upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "SET ")):
         return "transaction control"
-    if match := _WRITE.search(text):
+    # SELECT ... FOR UPDATE is a read, whatever its last words say.
+    if not text.upper().startswith("SELECT") and (match := _WRITE.search(text)):
         return f"{match[1].upper()} {match[2]}"
     if match := _FROM.search(text):
         return f"SELECT FROM {match[1]}"
