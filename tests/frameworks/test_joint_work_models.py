@@ -53,7 +53,7 @@ def _activity(world: JointWorkWorld, **overrides) -> JointActivity:
     return JointActivityFactory(**values)
 
 
-def _refused_by_database(make) -> None:
+def assert_refused_by_database(make) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         make()
 
@@ -110,7 +110,7 @@ def test_string_forms_name_the_record(world):
 
 
 def test_activity_cannot_end_before_it_starts(world):
-    _refused_by_database(
+    assert_refused_by_database(
         lambda: _activity(
             world,
             start_date=datetime.date(world.year, 6, 1),
@@ -121,7 +121,7 @@ def test_activity_cannot_end_before_it_starts(world):
 
 @pytest.mark.parametrize("marker", ["gender_marker", "human_rights_marker"])
 def test_activity_markers_stay_between_0_and_3(world, marker):
-    _refused_by_database(lambda: _activity(world, **{marker: 4}))
+    assert_refused_by_database(lambda: _activity(world, **{marker: 4}))
 
 
 def test_activity_external_ref_is_unique_in_a_team_when_given(world):
@@ -137,7 +137,7 @@ def test_activity_external_ref_is_unique_in_a_team_when_given(world):
         external_ref="JA-1",
     )
 
-    _refused_by_database(lambda: _activity(world, external_ref="JA-1"))
+    assert_refused_by_database(lambda: _activity(world, external_ref="JA-1"))
     assert JointActivity.objects.count() == 4
 
 
@@ -146,7 +146,7 @@ def test_contribution_is_one_per_activity_agency_and_year(world):
     ContributionFactory(activity=activity, year=world.year)
     ContributionFactory(activity=activity, year=world.year + 1)
 
-    _refused_by_database(
+    assert_refused_by_database(
         lambda: Contribution.objects.create(
             country_team=world.team,
             activity=activity,
@@ -158,7 +158,7 @@ def test_contribution_is_one_per_activity_agency_and_year(world):
 
 @pytest.mark.parametrize("year", [1999, 2101])
 def test_contribution_year_is_plausible(world, year):
-    _refused_by_database(
+    assert_refused_by_database(
         lambda: Contribution.objects.create(
             country_team=world.team,
             activity=_activity(world),
@@ -172,7 +172,7 @@ def test_contribution_external_ref_is_unique_in_a_team(world):
     activity = _activity(world)
     ContributionFactory(activity=activity, year=world.year, external_ref="C-1")
 
-    _refused_by_database(
+    assert_refused_by_database(
         lambda: ContributionFactory(
             activity=activity, year=world.year + 1, external_ref="C-1"
         )
@@ -183,7 +183,7 @@ def test_contribution_external_ref_is_unique_in_a_team(world):
 def test_revision_money_is_never_negative(world, field):
     contribution = ContributionFactory(activity=_activity(world))
 
-    _refused_by_database(
+    assert_refused_by_database(
         lambda: ContributionRevisionFactory(
             contribution=contribution, number=2, **{field: Decimal("-0.01")}
         )
@@ -193,7 +193,7 @@ def test_revision_money_is_never_negative(world, field):
 def test_revision_numbers_are_unique_per_contribution(world):
     contribution = ContributionFactory(activity=_activity(world))
 
-    _refused_by_database(
+    assert_refused_by_database(
         lambda: ContributionRevisionFactory(contribution=contribution, number=1)
     )
 
@@ -202,7 +202,7 @@ def test_result_is_one_per_indicator_per_revision(world):
     revision = ContributionFactory(activity=_activity(world)).current_revision
     ResultValueFactory(revision=revision, indicator=world.number_indicator)
 
-    _refused_by_database(
+    assert_refused_by_database(
         lambda: ResultValueFactory(revision=revision, indicator=world.number_indicator)
     )
 
@@ -215,7 +215,7 @@ def test_result_is_one_per_indicator_per_revision(world):
 def test_result_fraction_is_sane(world, numerator, denominator):
     revision = ContributionFactory(activity=_activity(world)).current_revision
 
-    _refused_by_database(
+    assert_refused_by_database(
         lambda: ResultValueFactory(
             revision=revision,
             indicator=world.percentage_indicator,
@@ -232,7 +232,7 @@ def test_result_fraction_is_sane(world, numerator, denominator):
     ids=["denominator-zero", "year-implausible"],
 )
 def test_measurement_invariants(world, overrides):
-    _refused_by_database(
+    assert_refused_by_database(
         lambda: IndicatorMeasurementFactory(
             indicator=world.number_indicator, **overrides
         )
@@ -245,7 +245,7 @@ def test_measurement_is_superseded_by_one_draft_at_most(world):
     )
     IndicatorMeasurementFactory(indicator=world.number_indicator, supersedes=validated)
 
-    _refused_by_database(
+    assert_refused_by_database(
         lambda: IndicatorMeasurementFactory(
             indicator=world.number_indicator, supersedes=validated
         )
@@ -253,7 +253,7 @@ def test_measurement_is_superseded_by_one_draft_at_most(world):
 
 
 def test_workflow_event_needs_a_subject(world):
-    _refused_by_database(
+    assert_refused_by_database(
         lambda: WorkflowEvent.objects.create(
             country_team=world.team, action=WorkflowAction.EDITED
         )
