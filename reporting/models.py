@@ -168,14 +168,14 @@ class FundingFigures(models.Model):
     )
     year = models.PositiveSmallIntegerField(_("year"))
     basis = models.CharField(_("basis"), max_length=10, choices=Basis.choices)
-    required = models.DecimalField(_("required (USD)"), max_digits=20, decimal_places=2)
+    required = models.DecimalField(_("required (USD)"), max_digits=24, decimal_places=2)
     available = models.DecimalField(
-        _("available (USD)"), max_digits=20, decimal_places=2
+        _("available (USD)"), max_digits=24, decimal_places=2
     )
-    spent = models.DecimalField(_("spent (USD)"), max_digits=20, decimal_places=2)
+    spent = models.DecimalField(_("spent (USD)"), max_digits=24, decimal_places=2)
     gap = models.DecimalField(
         _("funding gap (USD)"),
-        max_digits=20,
+        max_digits=24,
         decimal_places=2,
         help_text=_("Required minus available; negative when over-funded."),
     )
@@ -310,8 +310,10 @@ class ProgressStatus(models.TextChoices):
 class IndicatorProgress(models.Model):
     """An indicator's combined value up to the end of a year, against its target.
 
-    See `reporting.rollups.combine_indicator` for how values are combined and
-    when an indicator is on track.
+    See `reporting.rollups.IndicatorCells.values` for how values are combined and
+    `reporting.rollups.progress_row` for when an indicator is on track. Values
+    have room for any sum or ratio of the source fields, so no job can fail on
+    an outsized figure.
     """
 
     country_team = _derived_link(CountryTeam)
@@ -319,17 +321,17 @@ class IndicatorProgress(models.Model):
     year = models.PositiveSmallIntegerField(_("year"))
     basis = models.CharField(_("basis"), max_length=10, choices=Basis.choices)
     value = models.DecimalField(
-        _("value to date"), max_digits=24, decimal_places=4, null=True, blank=True
+        _("value to date"), max_digits=40, decimal_places=4, null=True, blank=True
     )
     numerator = models.DecimalField(
-        max_digits=24, decimal_places=4, null=True, blank=True
+        max_digits=40, decimal_places=4, null=True, blank=True
     )
     denominator = models.DecimalField(
-        max_digits=24, decimal_places=4, null=True, blank=True
+        max_digits=40, decimal_places=4, null=True, blank=True
     )
     year_value = models.DecimalField(
         _("value within the year"),
-        max_digits=24,
+        max_digits=40,
         decimal_places=4,
         null=True,
         blank=True,
@@ -340,7 +342,7 @@ class IndicatorProgress(models.Model):
     target = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     percent_of_way = models.DecimalField(
         _("% of the way from baseline to target"),
-        max_digits=20,
+        max_digits=40,
         decimal_places=2,
         null=True,
         blank=True,

@@ -30,7 +30,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from django.conf import settings
@@ -94,8 +94,7 @@ def _m2m(name: str) -> tuple[str, str, str]:
 FIGURES_TABLE = "rollup_figures"
 KEYS_TABLE = "rollup_keys"
 SUMS_TABLE = "rollup_sums"
-ROWS_TABLE = "rollup_rows"
-_SCRATCH = (ROWS_TABLE, SUMS_TABLE, KEYS_TABLE, FIGURES_TABLE)
+_SCRATCH = (SUMS_TABLE, KEYS_TABLE, FIGURES_TABLE)
 
 # Rollup keys an activity falls under, by kind (small integers group fastest);
 # every kind lands in one table.
@@ -108,23 +107,20 @@ TAG_KINDS = {
 }
 
 
-# Below this many rows the planner's guesses about an unanalysed table are good
-# enough, and ANALYZE would cost more than it saves.
-ANALYZE_FROM_ROWS = 5000
-
-
 def _prepare_session(cursor: Any) -> None:
     """Tune the planner for this transaction only (PostgreSQL).
 
     A job reads one team's rows out of tables holding every team's, mostly
     from cache. Priced at the default random_page_cost a large team's lookups
     by key look dearer than scanning whole tables, which is five times slower;
-    and its sorts and hashes should fit in memory.
+    its sorts and hashes should fit in memory; and compiling its statements
+    (JIT) takes longer than running them.
     """
     if connection.vendor == "postgresql":
         cursor.execute(
             "SELECT set_config('work_mem', %s, true), "
-            "set_config('random_page_cost', %s, true)",
+            "set_config('random_page_cost', %s, true), "
+            "set_config('jit', 'off', true)",
             [
                 settings.UNPORTAL_ROLLUP_WORK_MEM,
                 str(settings.UNPORTAL_ROLLUP_RANDOM_PAGE_COST),
@@ -137,11 +133,9 @@ def _create_scratch(cursor: Any, name: str, select: str, params: Sequence) -> No
     # even on a pooled connection. SQLite drops it with the rollback or below.
     on_commit = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""
     cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    # Not analysed: the planner sizes a fresh table from its pages, which is
+    # enough for these joins, and ANALYZE would cost more than it saves.
     cursor.execute(f"CREATE TEMPORARY TABLE {name}{on_commit} AS {select}", params)
-    if connection.vendor == "postgresql" and cursor.rowcount >= ANALYZE_FROM_ROWS:
-        # Temporary tables are never auto-analysed; without statistics the
-        # planner misjudges joins over a large team's rows.
-        cursor.execute(f"ANALYZE {name}")
 
 
 def drop_scratch(cursor: Any) -> None:
@@ -420,52 +414,15 @@ def _funding_select(table: FundingTable, team_id: int) -> tuple[str, list[Any]]:
 
 
 def write_funding_table(cursor: Any, table: FundingTable, team_id: int) -> int:
-    """Bring the team's rows of one table in line with the staged sums; return
-    how many rows were deleted, changed or added.
-
-    The new rows go to a scratch table first and only the difference is written:
-    an unchanged row costs a lookup, not a delete, an insert and its index
-    entries; and a job after one changed contribution writes a handful of rows.
-    """
-    target = _table(table.model)
+    """Replace the team's rows of one table from the staged sums; return how
+    many were written."""
+    cursor.execute(
+        f"DELETE FROM {_table(table.model)} WHERE country_team_id = %s", [team_id]
+    )
     select, params = _funding_select(table, team_id)
     columns = ", ".join(table.columns)
-    _create_scratch(cursor, ROWS_TABLE, select, params)
-    same_key = " AND ".join(
-        [
-            f"{target}.country_team_id = n.country_team_id",
-            *(f"{target}.{c} = n.{c}" for c in (*table.key_columns, "year", "basis")),
-            f"COALESCE({target}.agency_id, 0) = COALESCE(n.agency_id, 0)",
-        ]
-    )
-    values = FUNDING_VALUES
-    cursor.execute(
-        f"""
-        DELETE FROM {target} WHERE country_team_id = %s
-            AND NOT EXISTS (SELECT 1 FROM {ROWS_TABLE} n WHERE {same_key})
-        """,
-        [team_id],
-    )
-    changed = cursor.rowcount
-    cursor.execute(
-        f"""
-        UPDATE {target} SET {", ".join(f"{v} = n.{v}" for v in values)}
-        FROM {ROWS_TABLE} n
-        WHERE {target}.country_team_id = %s AND {same_key}
-            AND ({", ".join(f"{target}.{v}" for v in values)})
-                <> ({", ".join(f"n.{v}" for v in values)})
-        """,
-        [team_id],
-    )
-    changed += cursor.rowcount
-    cursor.execute(
-        f"""
-        INSERT INTO {target} ({columns})
-        SELECT {", ".join(f"n.{c}" for c in table.columns)} FROM {ROWS_TABLE} n
-        WHERE NOT EXISTS (SELECT 1 FROM {target} WHERE {same_key})
-        """
-    )
-    return changed + cursor.rowcount
+    cursor.execute(f"INSERT INTO {_table(table.model)} ({columns}) {select}", params)
+    return cursor.rowcount
 
 
 def read_funding_table(cursor: Any, table: FundingTable, team_id: int) -> list[dict]:
@@ -650,15 +607,34 @@ def read_cells(cursor: Any, team_id: int) -> dict[tuple[str, int], list[Cell]]:
 def _read_latest_in_cells(
     cursor: Any, team_id: int, cells: dict[tuple[str, int], list[Cell]]
 ) -> None:
-    """Give cells of indicators combined by "latest" their most recent value.
+    """Give cells of indicators whose parallel values take the latest (across
+    agencies: latest) that value: the most recent row with a value (with a
+    numerator and a denominator, for a percentage).
 
-    Only those indicators need a window over their rows, so only their rows are
-    sorted; ties in time go to measurements, then to the later row.
+    A cell with one such row needs no more; only when some cell holds several
+    are the rows of those indicators sorted in a window, ties in time going to
+    measurements, then to the later row.
     """
     cursor.execute(_team_indicators(latest_only=True), [team_id])
-    if not cursor.fetchall():
+    latest_ids = {row[0] for row in cursor.fetchall()}
+    several = False
+    for (_basis, indicator_id), indicator_cells in cells.items():
+        if indicator_id not in latest_ids:
+            continue
+        for cell in indicator_cells:
+            several = several or cell.count > 1 or cell.ratio_count > 1
+            cell.latest = cell.total if cell.count == 1 else None
+            if cell.ratio_count == 1:
+                cell.latest_numerator = cell.numerator
+                cell.latest_denominator = cell.denominator
+    if not several:
         return
     source, params = _source_rows(team_id, latest_only=True)
+    counted = f"""
+        CASE WHEN i.unit = '{IndicatorUnit.PERCENTAGE}'
+        THEN s.numerator IS NOT NULL AND s.denominator IS NOT NULL
+        ELSE s.value IS NOT NULL END
+    """
     cursor.execute(
         f"""
         SELECT basis, indicator_id, reporter, year, period, value, numerator,
@@ -668,7 +644,8 @@ def _read_latest_in_cells(
                 PARTITION BY s.basis, s.indicator_id, s.reporter, s.year, s.period
                 ORDER BY s.recorded_at DESC, s.source DESC, s.row_id DESC
             ) AS position
-            FROM ({source}) s
+            FROM ({source}) s JOIN {_table(Indicator)} i ON i.id = s.indicator_id
+            WHERE {counted}
         ) ranked
         WHERE position = 1
         """,
@@ -736,44 +713,64 @@ def _cell_reading(cell: Cell, rule: str, is_ratio: bool) -> Reading | None:
     return Reading(value=value, sources=cell.count, **base)
 
 
-def combine(
-    readings: Sequence[Reading], rule: str, is_ratio: bool, *, in_order: bool = False
-) -> Reading | None:
-    """Combine readings by one rule; `in_order` says they are sorted in time.
+class Accumulator:
+    """Folds readings, fed in time order, by one rule.
 
     Sum and average of ratios pool numerators and denominators, so 30/100 and
-    10/50 make 40/150 (26.67 %), never the average of 30 % and 20 %.
+    10/50 make 40/150 (26.67 %), never the average of 30 % and 20 %; max keeps
+    the largest (the later one on a tie); latest keeps the last.
     """
-    if not readings:
-        return None
-    ordered = readings if in_order else sorted(readings, key=lambda r: r.order)
-    sources = sum(r.sources for r in ordered)
-    reporters = frozenset().union(*(r.reporters for r in ordered))
-    last = ordered[-1].order
-    if rule == Aggregation.LATEST:
-        chosen = ordered[-1]
-    elif rule == Aggregation.MAX:
-        chosen = max(ordered, key=lambda r: (r.result, r.order))
-    elif is_ratio:
-        return Reading(
-            numerator=sum((r.numerator for r in ordered), Decimal(0)),
-            denominator=sum((r.denominator for r in ordered), Decimal(0)),
-            order=last,
-            sources=sources,
-            reporters=reporters,
-        )
-    else:
-        total = sum((r.value for r in ordered), Decimal(0))
-        value = total / len(ordered) if rule == Aggregation.AVERAGE else total
-        return Reading(value=value, order=last, sources=sources, reporters=reporters)
-    return Reading(
-        value=chosen.value,
-        numerator=chosen.numerator,
-        denominator=chosen.denominator,
-        order=last,
-        sources=sources,
-        reporters=reporters,
-    )
+
+    def __init__(self, rule: str, is_ratio: bool) -> None:
+        self.rule, self.is_ratio = rule, is_ratio
+        self.count = self.sources = 0
+        self.reporters: frozenset[int] = frozenset()
+        self.total = self.numerator = self.denominator = Decimal(0)
+        self.chosen: Reading | None = None
+        self.last: tuple = ()
+
+    def add(self, reading: Reading) -> None:
+        self.count += 1
+        self.sources += reading.sources
+        self.reporters |= reading.reporters
+        self.last = reading.order
+        if self.rule == Aggregation.LATEST:
+            self.chosen = reading
+        elif self.rule == Aggregation.MAX:
+            if self.chosen is None or (reading.result, reading.order) > (
+                self.chosen.result,
+                self.chosen.order,
+            ):
+                self.chosen = reading
+        elif self.is_ratio:
+            self.numerator += reading.numerator
+            self.denominator += reading.denominator
+        else:
+            self.total += reading.value
+
+    def result(self) -> Reading | None:
+        if not self.count:
+            return None
+        found = Reading(order=self.last, sources=self.sources, reporters=self.reporters)
+        if self.chosen is not None:
+            found.value = self.chosen.value
+            found.numerator = self.chosen.numerator
+            found.denominator = self.chosen.denominator
+        elif self.is_ratio:
+            found.numerator, found.denominator = self.numerator, self.denominator
+        elif self.rule == Aggregation.AVERAGE:
+            found.value = self.total / self.count
+        else:
+            found.value = self.total
+        return found
+
+
+def combine(readings: Iterable[Reading], rule: str, is_ratio: bool) -> Reading | None:
+    """Combine readings in any order by one rule (see `Accumulator`)."""
+    folded = Accumulator(rule, is_ratio)
+    for reading in sorted(readings, key=lambda r: r.order):
+        folded.add(reading)
+    return folded.result()
 
 
 @dataclass(frozen=True)
@@ -799,39 +796,51 @@ class IndicatorCells:
     def years(self) -> set[int]:
         return {year for found in self.by_reporter.values() for year, _r in found}
 
-    def value(self, up_to: int, *, only_year: bool = False) -> Reading | None:
-        """The combined value to the end of `up_to` (or within that year).
+    def values(self, years: Iterable[int]) -> dict[int, tuple[Reading | None, ...]]:
+        """Per year: the combined value to the end of the year, and within it.
 
-        Each reporter's cells (one per period) combine in time order by the
+        Each reporter's cells (one per period) fold in time order by the
         indicator's `across_periods` rule, so a cumulative ("latest") indicator
         takes each agency's latest value; the reporters' values then combine by
-        `across_agencies`. Percentages are always a ratio of sums.
+        `across_agencies`. One pass over each reporter's cells serves every year.
         """
         indicator = self.indicator
         is_ratio = indicator.unit == IndicatorUnit.PERCENTAGE
-        per_reporter = []
+        ordered = sorted(years)
+        to_date: dict[int, list[Reading]] = {year: [] for year in ordered}
+        within: dict[int, list[Reading]] = {year: [] for year in ordered}
         for reporter, found in self.by_reporter.items():
-            readings = [
-                reading
-                for year, reading in found
-                if year == up_to or (year < up_to and not only_year)
-            ]
-            combined = combine(
-                readings, indicator.across_periods, is_ratio, in_order=True
+            so_far = Accumulator(indicator.across_periods, is_ratio)
+            position = 0
+            for year in ordered:
+                this_year = Accumulator(indicator.across_periods, is_ratio)
+                while position < len(found) and found[position][0] <= year:
+                    found_year, reading = found[position]
+                    so_far.add(reading)
+                    if found_year == year:
+                        this_year.add(reading)
+                    position += 1
+                for folded, into in ((so_far, to_date), (this_year, within)):
+                    if (reading := folded.result()) is not None:
+                        # Reporters tied on time fall back to their id, so the
+                        # result never depends on the order rows came back in.
+                        reading.order = (*reading.order, reporter)
+                        into[year].append(reading)
+        rule = indicator.across_agencies
+        return {
+            year: (
+                combine(to_date[year], rule, is_ratio),
+                combine(within[year], rule, is_ratio),
             )
-            if combined is not None:
-                # Reporters tied on time fall back to their id, so the result
-                # never depends on the order rows came back in.
-                combined.order = (*combined.order, reporter)
-                per_reporter.append(combined)
-        return combine(per_reporter, indicator.across_agencies, is_ratio)
+            for year in ordered
+        }
 
 
 def combine_indicator(
     indicator: Indicator, cells: Iterable[Cell], *, up_to: int, only_year: bool = False
 ) -> Reading | None:
-    """An indicator's value from its cells: see `IndicatorCells.value`."""
-    return IndicatorCells.of(indicator, cells).value(up_to, only_year=only_year)
+    """An indicator's value from its cells: see `IndicatorCells.values`."""
+    return IndicatorCells.of(indicator, cells).values([up_to])[up_to][int(only_year)]
 
 
 def expected_percent(framework: CooperationFramework, year: int) -> Decimal:
@@ -847,7 +856,13 @@ def expected_percent(framework: CooperationFramework, year: int) -> Decimal:
     return (Decimal(elapsed) * _HUNDRED / Decimal(span)).quantize(_CENT)
 
 
-def progress_row(prepared: IndicatorCells, basis: str, year: int) -> dict[str, Any]:
+def progress_row(
+    indicator: Indicator,
+    basis: str,
+    year: int,
+    reading: Reading | None,
+    within: Reading | None,
+) -> dict[str, Any]:
     """The values of one IndicatorProgress row: value to date and status.
 
     percent_of_way = (value - baseline) / (target - baseline) x 100, which also
@@ -856,43 +871,41 @@ def progress_row(prepared: IndicatorCells, basis: str, year: int) -> dict[str, A
     measure against; when target equals baseline, on track means not worse than
     the target.
     """
-    indicator = prepared.indicator
-    reading = prepared.value(year)
-    within = prepared.value(year, only_year=True)
-    value = _quantize(reading.result if reading else None, _TEN_THOUSANDTH)
-    baseline, target = indicator.baseline_value, indicator.target_value
-    expected = expected_percent(indicator.framework, year)
-    percent = None
-    status = ProgressStatus.NO_DATA
-    if value is not None and baseline is not None and target is not None:
-        if target != baseline:
-            percent = _quantize(
-                (value - baseline) / (target - baseline) * _HUNDRED, _CENT
-            )
-            on_track = percent >= expected
-        elif indicator.direction == IndicatorDirection.DESCENDING:
-            on_track = value <= target
-        else:
-            on_track = value >= target
-        status = ProgressStatus.ON_TRACK if on_track else ProgressStatus.OFF_TRACK
-    return {
-        "indicator_id": indicator.pk,
-        "year": year,
-        "basis": basis,
-        "value": value,
-        "numerator": _quantize(reading.numerator if reading else None, _TEN_THOUSANDTH),
-        "denominator": _quantize(
-            reading.denominator if reading else None, _TEN_THOUSANDTH
-        ),
-        "year_value": _quantize(within.result if within else None, _TEN_THOUSANDTH),
-        "baseline": baseline,
-        "target": target,
-        "percent_of_way": percent,
-        "expected_percent": expected,
-        "status": str(status),
-        "source_count": reading.sources if reading else 0,
-        "reporter_count": len(reading.reporters) if reading else 0,
-    }
+    # Room for any ratio of the source fields: quantizing a value wider than the
+    # default 28 digits would fail the job.
+    with localcontext(prec=60):
+        value = _quantize(reading and reading.result, _TEN_THOUSANDTH)
+        baseline, target = indicator.baseline_value, indicator.target_value
+        expected = expected_percent(indicator.framework, year)
+        percent = None
+        status = ProgressStatus.NO_DATA
+        if value is not None and baseline is not None and target is not None:
+            if target != baseline:
+                percent = _quantize(
+                    (value - baseline) / (target - baseline) * _HUNDRED, _CENT
+                )
+                on_track = percent >= expected
+            elif indicator.direction == IndicatorDirection.DESCENDING:
+                on_track = value <= target
+            else:
+                on_track = value >= target
+            status = ProgressStatus.ON_TRACK if on_track else ProgressStatus.OFF_TRACK
+        return {
+            "indicator_id": indicator.pk,
+            "year": year,
+            "basis": basis,
+            "value": value,
+            "numerator": _quantize(reading and reading.numerator, _TEN_THOUSANDTH),
+            "denominator": _quantize(reading and reading.denominator, _TEN_THOUSANDTH),
+            "year_value": _quantize(within and within.result, _TEN_THOUSANDTH),
+            "baseline": baseline,
+            "target": target,
+            "percent_of_way": percent,
+            "expected_percent": expected,
+            "status": str(status),
+            "source_count": reading.sources if reading else 0,
+            "reporter_count": len(reading.reporters) if reading else 0,
+        }
 
 
 def _quantize(value: Decimal | None, step: Decimal) -> Decimal | None:
@@ -915,8 +928,8 @@ def compute_progress(cursor: Any, team_id: int) -> Iterator[dict[str, Any]]:
             *(found.years for found in prepared.values())
         )
         for basis, found in prepared.items():
-            for year in sorted(years):
-                yield progress_row(found, basis, year)
+            for year, (reading, within) in found.values(years).items():
+                yield progress_row(indicator, basis, year, reading, within)
 
 
 PROGRESS_KEY = ("indicator_id", "year", "basis")
@@ -975,14 +988,14 @@ STEPS = 7
 
 
 def recompute_team(team_id: int, progress: Progress | None = None) -> dict[str, int]:
-    """Recompute every rollup row of one team; return rows changed per table.
+    """Recompute every rollup row of one team; return rows written per table.
 
     Runs inside the caller's transaction: the scratch tables live and die with
     it, and readers see the old rows or the new ones, never a mix.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("Recompute rollups inside a transaction.")
-    changed: dict[str, int] = {}
+    written: dict[str, int] = {}
     with connection.cursor() as cursor:
         _prepare_session(cursor)
         stage_figures(cursor, team_id)
@@ -991,12 +1004,12 @@ def recompute_team(team_id: int, progress: Progress | None = None) -> dict[str, 
         stage_sums(cursor)
         _report(progress, 2)
         for done, table in enumerate(funding_tables(), start=3):
-            changed[table.label] = write_funding_table(cursor, table, team_id)
+            written[table.label] = write_funding_table(cursor, table, team_id)
             _report(progress, done)
-        changed[IndicatorProgress.__name__] = write_progress(cursor, team_id)
+        written[IndicatorProgress.__name__] = write_progress(cursor, team_id)
         _report(progress, STEPS)
         drop_scratch(cursor)
-    return changed
+    return written
 
 
 def _report(progress: Progress | None, done: int) -> None:
@@ -1031,6 +1044,11 @@ class Difference:
 
 def _normalise(model: type[Model], row: dict[str, Any]) -> dict[str, Any]:
     """Values as the model would read them back, so both sides compare equal."""
+    with localcontext(prec=60):
+        return _normalised(model, row)
+
+
+def _normalised(model: type[Model], row: dict[str, Any]) -> dict[str, Any]:
     clean = {}
     for name, value in row.items():
         model_field = model._meta.get_field(name)

@@ -143,7 +143,7 @@ class RollupRun:
     claimed: int = 0
     recomputed: bool = False
     busy: bool = False
-    rows: dict[str, int] = field(default_factory=dict)  # changed, per table
+    rows: dict[str, int] = field(default_factory=dict)  # written, per table
     computed_at: datetime | None = None
 
 

@@ -549,3 +549,41 @@ def test_max_over_periods_then_average_over_agencies(world):
     measure(indicator, world.year, agency=world.unicef, value=20)
     rollup(world)
     assert progress(indicator, world.year).value == Decimal(25)  # (30 + 20) / 2
+
+
+def test_latest_across_agencies_takes_the_most_recent_report(world):
+    indicator = IndicatorFactory(
+        output=world.output,
+        code="NATIONAL-RATE",
+        across_periods=Aggregation.SUM,
+        across_agencies=Aggregation.LATEST,
+        baseline_value=Decimal(0),
+        target_value=Decimal(100),
+    )
+    # Two UNDP values for the same period: the one recorded last counts.
+    measure(indicator, world.year, agency=world.undp, value=10)
+    measure(indicator, world.year, agency=world.undp, value=20)
+    # UNICEF's value is for the first quarter: UNDP's whole-year value is later.
+    measure(indicator, world.year, agency=world.unicef, value=5, period_label="Q1")
+    rollup(world)
+    row = progress(indicator, world.year)
+    assert (row.value, row.reporter_count) == (Decimal(20), 2)
+
+
+def test_an_outsized_figure_does_not_fail_the_job(world):
+    from tests.frameworks.joint_work_factories import IndicatorMeasurementFactory
+
+    # Allowed by the fields, refused by nothing: the largest ratio there can be.
+    IndicatorMeasurementFactory(
+        indicator=world.percentage_indicator,
+        agency=world.undp,
+        year=world.year,
+        value=None,
+        numerator=Decimal("9999999999999999.9999"),
+        denominator=Decimal("0.0001"),
+        status="validated",
+    )
+    rollup(world)
+    row = progress(world.percentage_indicator, world.year)
+    assert row.value == Decimal("9999999999999999999900.0000")
+    assert row.status == "on_track"

@@ -41,9 +41,9 @@ class Command(BaseCommand):
     def _rebuild(self, team: CountryTeam) -> None:
         started = time.perf_counter()
         run = rebuild_team_rollups(team_id=team.pk, progress=self._bar(team))
-        changed = sum(run.rows.values())
+        written = sum(run.rows.values())
         self.stdout.write(
-            f"\r{team.code} [{'#' * BAR_WIDTH}] {changed:,} rows changed in "
+            f"\r{team.code} [{'#' * BAR_WIDTH}] {written:,} rows written in "
             f"{time.perf_counter() - started:.2f} s"
         )
 
