@@ -201,7 +201,9 @@ def stage_keys(cursor: Any, team_id: int) -> None:
     SDG targets and goals, common-chapter areas and joint programme.
 
     Outcomes and goals are distinct per activity: an activity on two outputs of
-    one outcome, or on two targets of one goal, is under that key once.
+    one outcome, or on two targets of one goal, is under that key once. Outputs
+    and outcomes carry no framework here (0): their rows take it from the output
+    or outcome itself, so a key is one row even if links disagree.
     """
     links, link_activity, link_output = _m2m("outputs")
     targets, target_activity, target_target = _m2m("sdg_targets")
@@ -216,10 +218,10 @@ def stage_keys(cursor: Any, team_id: int) -> None:
             {FRAMEWORK} AS kind, a.framework_id AS key_id
         FROM {activity} a WHERE {team}
         UNION ALL
-        SELECT l.{link_activity}, a.framework_id, {OUTPUT}, l.{link_output}
+        SELECT l.{link_activity}, 0, {OUTPUT}, l.{link_output}
         FROM {links} l JOIN {activity} a ON a.id = l.{link_activity} WHERE {team}
         UNION ALL
-        SELECT DISTINCT l.{link_activity}, a.framework_id, {OUTCOME}, o.outcome_id
+        SELECT DISTINCT l.{link_activity}, 0, {OUTCOME}, o.outcome_id
         FROM {links} l JOIN {activity} a ON a.id = l.{link_activity}
         JOIN {output} o ON o.id = l.{link_output} WHERE {team}
         UNION ALL
@@ -718,18 +720,37 @@ class Accumulator:
 
     Sum and average of ratios pool numerators and denominators, so 30/100 and
     10/50 make 40/150 (26.67 %), never the average of 30 % and 20 %; max keeps
-    the largest (the later one on a tie); latest keeps the last.
+    the largest (the later one on a tie); latest keeps the last. `tiebreak`
+    extends the order of the result (a reporter's id, so reporters tied on time
+    never depend on the order rows came back in).
     """
 
-    def __init__(self, rule: str, is_ratio: bool) -> None:
-        self.rule, self.is_ratio = rule, is_ratio
+    __slots__ = (
+        "chosen",
+        "count",
+        "denominator",
+        "folded",
+        "is_ratio",
+        "last",
+        "numerator",
+        "reporters",
+        "rule",
+        "sources",
+        "tiebreak",
+        "total",
+    )
+
+    def __init__(self, rule: str, is_ratio: bool, tiebreak: tuple = ()) -> None:
+        self.rule, self.is_ratio, self.tiebreak = rule, is_ratio, tiebreak
         self.count = self.sources = 0
         self.reporters: frozenset[int] = frozenset()
         self.total = self.numerator = self.denominator = Decimal(0)
         self.chosen: Reading | None = None
         self.last: tuple = ()
+        self.folded: Reading | None = None
 
     def add(self, reading: Reading) -> None:
+        self.folded = None
         self.count += 1
         self.sources += reading.sources
         self.reporters |= reading.reporters
@@ -749,9 +770,14 @@ class Accumulator:
             self.total += reading.value
 
     def result(self) -> Reading | None:
-        if not self.count:
-            return None
-        found = Reading(order=self.last, sources=self.sources, reporters=self.reporters)
+        """The combined reading; the same object until more readings come."""
+        if not self.count or self.folded is not None:
+            return self.folded
+        found = Reading(
+            order=(*self.last, *self.tiebreak),
+            sources=self.sources,
+            reporters=self.reporters,
+        )
         if self.chosen is not None:
             found.value = self.chosen.value
             found.numerator = self.chosen.numerator
@@ -762,6 +788,7 @@ class Accumulator:
             found.value = self.total / self.count
         else:
             found.value = self.total
+        self.folded = found
         return found
 
 
@@ -809,11 +836,12 @@ class IndicatorCells:
         ordered = sorted(years)
         to_date: dict[int, list[Reading]] = {year: [] for year in ordered}
         within: dict[int, list[Reading]] = {year: [] for year in ordered}
+        rule = indicator.across_periods
         for reporter, found in self.by_reporter.items():
-            so_far = Accumulator(indicator.across_periods, is_ratio)
+            so_far = Accumulator(rule, is_ratio, (reporter,))
             position = 0
             for year in ordered:
-                this_year = Accumulator(indicator.across_periods, is_ratio)
+                this_year = Accumulator(rule, is_ratio, (reporter,))
                 while position < len(found) and found[position][0] <= year:
                     found_year, reading = found[position]
                     so_far.add(reading)
@@ -822,9 +850,6 @@ class IndicatorCells:
                     position += 1
                 for folded, into in ((so_far, to_date), (this_year, within)):
                     if (reading := folded.result()) is not None:
-                        # Reporters tied on time fall back to their id, so the
-                        # result never depends on the order rows came back in.
-                        reading.order = (*reading.order, reporter)
                         into[year].append(reading)
         rule = indicator.across_agencies
         return {

@@ -585,5 +585,6 @@ def test_an_outsized_figure_does_not_fail_the_job(world):
     )
     rollup(world)
     row = progress(world.percentage_indicator, world.year)
-    assert row.value == Decimal("9999999999999999999900.0000")
+    # About 1e22 %: SQLite keeps decimals as floats, PostgreSQL exactly.
+    assert Decimal("9.99e21") <= row.value <= Decimal("1e22")
     assert row.status == "on_track"
