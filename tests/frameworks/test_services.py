@@ -129,7 +129,7 @@ class Refused:
 
 
 @pytest.fixture
-def refused(django_capture_on_commit_callbacks):
+def assert_refused(django_capture_on_commit_callbacks):
     return Refused(django_capture_on_commit_callbacks)
 
 
@@ -163,8 +163,8 @@ def test_create_framework_by_a_trusted_caller(somalia):
 
 
 @pytest.mark.parametrize("actor", NOT_COORDINATORS, indirect=True)
-def test_create_framework_refuses_non_coordinators(actor, somalia, refused):
-    refused(
+def test_create_framework_refuses_non_coordinators(actor, somalia, assert_refused):
+    assert_refused(
         PermissionDenied,
         create_framework,
         country_team=somalia,
@@ -175,8 +175,10 @@ def test_create_framework_refuses_non_coordinators(actor, somalia, refused):
     )
 
 
-def test_create_framework_rejects_end_before_start(somalia, rco_officer, refused):
-    error = refused(
+def test_create_framework_rejects_end_before_start(
+    somalia, rco_officer, assert_refused
+):
+    error = assert_refused(
         ValidationError,
         create_framework,
         country_team=somalia,
@@ -250,9 +252,9 @@ def test_sign_off_framework_by_a_trusted_caller(draft):
 
 @pytest.mark.parametrize("actor", ["rco_officer", *NOT_COORDINATORS], indirect=True)
 def test_sign_off_framework_refuses_all_but_rc_and_admin(
-    actor, active_framework, draft, refused
+    actor, active_framework, draft, assert_refused
 ):
-    refused(PermissionDenied, sign_off_framework, framework=draft, actor=actor)
+    assert_refused(PermissionDenied, sign_off_framework, framework=draft, actor=actor)
     draft.refresh_from_db()
     active_framework.refresh_from_db()
     assert (draft.status, active_framework.status) == ("draft", "active")
@@ -261,10 +263,10 @@ def test_sign_off_framework_refuses_all_but_rc_and_admin(
 
 @pytest.mark.parametrize("status", [FrameworkStatus.ACTIVE, FrameworkStatus.CLOSED])
 def test_sign_off_framework_rejects_non_drafts(
-    status, somalia, resident_coordinator, refused
+    status, somalia, resident_coordinator, assert_refused
 ):
     framework = FrameworkFactory(country_team=somalia, status=status)
-    refused(
+    assert_refused(
         ValidationError,
         sign_off_framework,
         framework=framework,
@@ -275,10 +277,12 @@ def test_sign_off_framework_rejects_non_drafts(
     assert framework.signed_off_at is None
 
 
-def test_sign_off_framework_rejects_a_stale_draft(draft, resident_coordinator, refused):
+def test_sign_off_framework_rejects_a_stale_draft(
+    draft, resident_coordinator, assert_refused
+):
     # The caller's copy still says draft; the row was closed meanwhile.
     CooperationFramework.objects.filter(pk=draft.pk).update(status="closed")
-    refused(
+    assert_refused(
         ValidationError, sign_off_framework, framework=draft, actor=resident_coordinator
     )
 
@@ -308,10 +312,10 @@ def test_create_strategic_priority(active_framework, rco_officer):
 
 
 def test_create_strategic_priority_rejects_a_taken_code(
-    active_framework, rco_officer, refused
+    active_framework, rco_officer, assert_refused
 ):
     StrategicPriority.objects.create(framework=active_framework, code="SP1", title="A")
-    error = refused(
+    error = assert_refused(
         ValidationError,
         create_strategic_priority,
         framework=active_framework,
@@ -323,9 +327,9 @@ def test_create_strategic_priority_rejects_a_taken_code(
 
 
 def test_create_strategic_priority_refuses_focal_points(
-    active_framework, focal_point, refused
+    active_framework, focal_point, assert_refused
 ):
-    refused(
+    assert_refused(
         PermissionDenied,
         create_strategic_priority,
         framework=active_framework,
@@ -366,10 +370,10 @@ def test_create_outcome_with_priority_targets_and_leads(
 
 
 def test_create_outcome_rejects_a_priority_of_another_framework(
-    active_framework, draft, rco_officer, refused
+    active_framework, draft, rco_officer, assert_refused
 ):
     elsewhere = StrategicPriority.objects.create(framework=draft, code="SP1", title="X")
-    error = refused(
+    error = assert_refused(
         ValidationError,
         create_outcome,
         framework=active_framework,
@@ -382,9 +386,9 @@ def test_create_outcome_rejects_a_priority_of_another_framework(
 
 
 def test_create_outcome_rejects_a_taken_code(
-    active_framework, outcome, rco_officer, refused
+    active_framework, outcome, rco_officer, assert_refused
 ):
-    error = refused(
+    error = assert_refused(
         ValidationError,
         create_outcome,
         framework=active_framework,
@@ -405,8 +409,10 @@ def test_create_outcome_allows_a_code_used_in_another_framework(
 
 
 @pytest.mark.parametrize("actor", NOT_COORDINATORS, indirect=True)
-def test_create_outcome_refuses_non_coordinators(actor, active_framework, refused):
-    refused(
+def test_create_outcome_refuses_non_coordinators(
+    actor, active_framework, assert_refused
+):
+    assert_refused(
         PermissionDenied,
         create_outcome,
         framework=active_framework,
@@ -437,9 +443,11 @@ def test_create_output_takes_the_outcomes_framework(
     assert (snapshot.outcome_count, snapshot.output_count) == (1, 1)
 
 
-def test_create_output_rejects_a_taken_code(outcome, output, rco_officer, refused):
+def test_create_output_rejects_a_taken_code(
+    outcome, output, rco_officer, assert_refused
+):
     other_outcome = OutcomeFactory(framework=outcome.framework)
-    error = refused(
+    error = assert_refused(
         ValidationError,
         create_output,
         outcome=other_outcome,
@@ -451,8 +459,8 @@ def test_create_output_rejects_a_taken_code(outcome, output, rco_officer, refuse
 
 
 @pytest.mark.parametrize("actor", NOT_COORDINATORS, indirect=True)
-def test_create_output_refuses_non_coordinators(actor, outcome, refused):
-    refused(
+def test_create_output_refuses_non_coordinators(actor, outcome, assert_refused):
+    assert_refused(
         PermissionDenied,
         create_output,
         outcome=outcome,
@@ -491,10 +499,10 @@ def test_create_indicator_on_one_level(
 
 @pytest.mark.parametrize("parents", ["both", "neither"])
 def test_create_indicator_needs_exactly_one_parent(
-    parents, output, rco_officer, refused
+    parents, output, rco_officer, assert_refused
 ):
     kwargs = {"outcome": output.outcome, "output": output} if parents == "both" else {}
-    refused(
+    assert_refused(
         ValidationError,
         create_indicator,
         spec=IndicatorSpec(code="IND1", name="Name"),
@@ -503,8 +511,10 @@ def test_create_indicator_needs_exactly_one_parent(
     )
 
 
-def test_create_indicator_rejects_unknown_dimensions(output, rco_officer, refused):
-    error = refused(
+def test_create_indicator_rejects_unknown_dimensions(
+    output, rco_officer, assert_refused
+):
+    error = assert_refused(
         ValidationError,
         create_indicator,
         spec=IndicatorSpec(
@@ -523,7 +533,7 @@ def test_create_indicator_rejects_unknown_dimensions(output, rco_officer, refuse
     [("-1", "50"), ("100.5", "50"), ("10", "-0.01"), ("10", "101")],
 )
 def test_create_indicator_rejects_percentages_outside_0_to_100(
-    baseline, target, output, rco_officer, refused
+    baseline, target, output, rco_officer, assert_refused
 ):
     spec = IndicatorSpec(
         code="IND1",
@@ -532,7 +542,7 @@ def test_create_indicator_rejects_percentages_outside_0_to_100(
         baseline_value=Decimal(baseline),
         target_value=Decimal(target),
     )
-    error = refused(
+    error = assert_refused(
         ValidationError, create_indicator, spec=spec, actor=rco_officer, output=output
     )
     assert "indicator_percentages_0_to_100" in str(error)
@@ -558,19 +568,19 @@ def test_create_indicator_allows_large_numbers_when_not_a_percentage(
     ],
 )
 def test_create_indicator_rejects_invalid_fields(
-    changes, message, output, rco_officer, refused
+    changes, message, output, rco_officer, assert_refused
 ):
     spec = IndicatorSpec(**({"code": "IND1", "name": "Name"} | changes))
-    error = refused(
+    error = assert_refused(
         ValidationError, create_indicator, spec=spec, actor=rco_officer, output=output
     )
     assert message in str(error)
 
 
-def test_create_indicator_rejects_a_taken_code(output, rco_officer, refused):
+def test_create_indicator_rejects_a_taken_code(output, rco_officer, assert_refused):
     IndicatorFactory(output=output, code="IND1")
     other_output = OutputFactory(outcome=output.outcome)
-    error = refused(
+    error = assert_refused(
         ValidationError,
         create_indicator,
         spec=IndicatorSpec(code="IND1", name="Name"),
@@ -581,8 +591,8 @@ def test_create_indicator_rejects_a_taken_code(output, rco_officer, refused):
 
 
 @pytest.mark.parametrize("actor", NOT_COORDINATORS, indirect=True)
-def test_create_indicator_refuses_non_coordinators(actor, output, refused):
-    refused(
+def test_create_indicator_refuses_non_coordinators(actor, output, assert_refused):
+    assert_refused(
         PermissionDenied,
         create_indicator,
         spec=IndicatorSpec(code="IND1", name="Name"),
@@ -680,10 +690,10 @@ def broken_programme_input(case, programme_input, other_team):
     ],
 )
 def test_create_joint_programme_rejects_bad_input(
-    case, field, programme_input, other_team, rco_officer, refused
+    case, field, programme_input, other_team, rco_officer, assert_refused
 ):
     kwargs = broken_programme_input(case, programme_input, other_team)
-    error = refused(
+    error = assert_refused(
         ValidationError, create_joint_programme, **kwargs, actor=rco_officer
     )
     assert field in error.message_dict
@@ -691,6 +701,8 @@ def test_create_joint_programme_rejects_bad_input(
 
 @pytest.mark.parametrize("actor", NOT_COORDINATORS, indirect=True)
 def test_create_joint_programme_refuses_non_coordinators(
-    actor, programme_input, refused
+    actor, programme_input, assert_refused
 ):
-    refused(PermissionDenied, create_joint_programme, **programme_input, actor=actor)
+    assert_refused(
+        PermissionDenied, create_joint_programme, **programme_input, actor=actor
+    )
