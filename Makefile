@@ -21,7 +21,8 @@ MANAGE := DJANGO_DEBUG=true $(BIN)/python manage.py
 # A real worker must not run tasks eagerly, or it would never take them off Redis.
 CELERY := DJANGO_DEBUG=true CELERY_TASK_ALWAYS_EAGER=false $(BIN)/celery -A unportal
 
-.PHONY: help install run migrate require-redis worker beat test lint format clean distclean
+.PHONY: help install run migrate require-redis worker beat test lint format clean distclean \
+	messages compilemessages
 
 help:
 	@echo "make run        set up .venv and var/, migrate, load demo data, serve on $(ADDRESS)"
@@ -31,6 +32,7 @@ help:
 	@echo "make worker     a real Celery worker (needs REDIS_URL)"
 	@echo "make beat       Celery beat (needs REDIS_URL)"
 	@echo "make bench      rollup benchmark on PostgreSQL (SIZE=100000; SIZE=1000000 for the full run)"
+	@echo "make messages   update locale/*/LC_MESSAGES/django.po from the code and templates"
 	@echo "make clean      remove var/ (the local database), static files and caches"
 	@echo "make distclean  clean, and remove .venv"
 
@@ -50,7 +52,7 @@ var:
 migrate: $(INSTALLED) | var
 	$(MANAGE) migrate --noinput
 
-run: migrate
+run: migrate compilemessages
 	$(MANAGE) load_reference_data
 	$(MANAGE) seed_demo
 	$(MANAGE) runserver $(ADDRESS)
@@ -75,7 +77,7 @@ format: $(INSTALLED)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint | var
+test: lint compilemessages | var
 	$(MANAGE) makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -92,6 +94,18 @@ bench: $(INSTALLED)
 	REDIS_URL="$(BENCH_REDIS_URL)" CELERY_TASK_ALWAYS_EAGER=false DJANGO_DEBUG=false \
 	DJANGO_SECRET_KEY=unportal-bench-only-not-a-secret DJANGO_LOG_LEVEL=WARNING \
 	$(BIN)/python -m bench.run --size $(SIZE) $(BENCH_ARGS)
+
+# The five languages besides English (the source language); msgfmt comes from
+# GNU gettext (Debian: gettext), which Django's compilemessages needs.
+LOCALES := fr es ru ar zh_Hans
+MESSAGE_IGNORE := --ignore=.venv --ignore=tests --ignore=bench --ignore=var --ignore=staticfiles
+
+messages: $(INSTALLED)
+	$(MANAGE) makemessages --no-obsolete $(MESSAGE_IGNORE) $(addprefix -l ,$(LOCALES))
+
+compilemessages: $(INSTALLED)
+	@command -v msgfmt >/dev/null || { echo "msgfmt not found: install GNU gettext (apt-get install gettext)" >&2; exit 1; }
+	$(MANAGE) compilemessages $(MESSAGE_IGNORE) -v 0
 
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache .hypothesis test-results

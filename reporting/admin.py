@@ -17,6 +17,7 @@ from reporting.models import (
     FundingRollup,
     IndicatorProgress,
     OutcomeFundingRollup,
+    ReportFile,
     RollupRequest,
     RollupState,
     TagFundingRollup,
@@ -180,3 +181,17 @@ class RollupStateAdmin(DerivedRowAdmin):
             % len(team_ids),
             messages.SUCCESS,
         )
+
+
+@admin.register(ReportFile)
+class ReportFileAdmin(admin.ModelAdmin):
+    """Generated reports: listed and deleted here, built only by the report job."""
+
+    list_display = ("kind", "country_team", "year", "language", "status", "created_at")
+    list_filter = ("kind", "status", "language")
+    list_select_related = ("country_team",)
+    search_fields = ("country_team__code", "country_team__name")
+    readonly_fields = ("progress_done", "progress_total", "size", "finished_at")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
