@@ -123,6 +123,7 @@ def _money_columns() -> list[Column]:
         Column(_("Available (USD)"), "money"),
         Column(_("Spent (USD)"), "money"),
         Column(_("Funding gap (USD)"), "money"),
+        # xgettext:no-python-format
         Column(_("% funded"), "percent"),
     ]
 
@@ -327,6 +328,7 @@ def indicator_table(dashboard: Dashboard) -> Table:
             Column(_("Baseline"), "number"),
             Column(_("Latest"), "number"),
             Column(_("Target"), "number"),
+            # xgettext:no-python-format
             Column(_("% of the way"), "percent"),
             Column(_("Expected by now (%)"), "percent"),
             Column(_("Status"), "status"),
@@ -493,6 +495,7 @@ def programme_table(dashboard: Dashboard) -> Table:
             Column(_("Required (USD)"), "money"),
             Column(_("Available (USD)"), "money"),
             Column(_("Spent (USD)"), "money"),
+            # xgettext:no-python-format
             Column(_("Delivery (% of available spent)"), "percent"),
             Column(_("Joint activities"), "count"),
         ],
@@ -732,10 +735,12 @@ def build_charts(dashboard: Dashboard) -> dict[str, dict[str, Any]]:
             ),
             "labels": [line.indicator.code for line in progress],
             "titles": [line.indicator.name for line in progress],
+            # xgettext:no-python-format
             "axis": _("% of the way from baseline to target"),
             "status": [line.status for line in progress],
             "datasets": [
                 {
+                    # xgettext:no-python-format
                     "label": _("Progress (% of the way)"),
                     "data": [
                         _number(line.progress.percent_of_way) for line in progress

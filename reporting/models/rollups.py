@@ -341,6 +341,7 @@ class IndicatorProgress(models.Model):
     )
     target = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     percent_of_way = models.DecimalField(
+        # xgettext:no-python-format
         _("% of the way from baseline to target"),
         max_digits=40,
         decimal_places=2,
@@ -348,6 +349,7 @@ class IndicatorProgress(models.Model):
         blank=True,
     )
     expected_percent = models.DecimalField(
+        # xgettext:no-python-format
         _("% of the framework period elapsed"), max_digits=5, decimal_places=2
     )
     status = models.CharField(
