@@ -161,6 +161,13 @@ class MeasurementData:
 
 # --- shared helpers ---------------------------------------------------------------
 
+# How a workflow event names the record a step was taken on.
+_SUBJECTS: dict[type, str] = {
+    JointActivity: "activity",
+    Contribution: "contribution",
+    IndicatorMeasurement: "measurement",
+}
+
 
 def _require(actor: User | None, perm: str, obj: object, message: str) -> None:
     if actor is not None and not actor.has_perm(perm, obj):
@@ -176,6 +183,37 @@ def _require_state(check: Callable[..., bool], obj: object, message: str) -> Non
 
 def _announce(team_id: int) -> None:
     team_data_changed.send(sender=Contribution, team_id=team_id)
+
+
+def _require_comment(comment: str) -> None:
+    if not comment.strip():
+        raise ValidationError({"comment": _("Say what needs to change.")})
+
+
+def _finish_step(
+    record: JointActivity | Contribution | IndicatorMeasurement,
+    *,
+    action: str,
+    actor: User | None,
+    fields: Sequence[str] = (),
+    comment: str = "",
+) -> None:
+    """Close a workflow step: bump the version, log it, tell reporting.
+
+    `record` is saved with `fields` plus its version; the event names it by its
+    kind (activity, contribution or measurement).
+    """
+    record.version += 1
+    record.save(update_fields=[*fields, "version", "updated_at"])
+    subject = _SUBJECTS[type(record)]
+    _record(
+        team_id=record.country_team_id,
+        action=action,
+        actor=actor,
+        comment=comment,
+        **{subject: record},
+    )
+    _announce(record.country_team_id)
 
 
 def _record(
@@ -463,16 +501,10 @@ def submit_activity(*, actor: User | None, activity: JointActivity) -> list[Issu
     if blocking(issues):
         raise QualityError(issues)
     activity.status = WorkflowStatus.SUBMITTED
-    activity.version += 1
-    activity.save(update_fields=["status", "version", "updated_at"])
-    _record(
-        team_id=activity.country_team_id,
-        action=WorkflowAction.SUBMITTED,
-        actor=actor,
-        activity=activity,
+    _finish_step(
+        activity, action=WorkflowAction.SUBMITTED, actor=actor, fields=["status"]
     )
     notifications.notify_submitted(activity=activity)
-    _announce(activity.country_team_id)
     return issues
 
 
@@ -489,15 +521,12 @@ def validate_activity(*, actor: User | None, activity: JointActivity) -> JointAc
     _require_state(is_awaiting_review, activity, _("The activity is not submitted."))
     activity.status = WorkflowStatus.VALIDATED
     activity.validated_at = timezone.now()
-    activity.version += 1
-    activity.save(update_fields=["status", "validated_at", "version", "updated_at"])
-    _record(
-        team_id=activity.country_team_id,
+    _finish_step(
+        activity,
         action=WorkflowAction.VALIDATED,
         actor=actor,
-        activity=activity,
+        fields=["status", "validated_at"],
     )
-    _announce(activity.country_team_id)
     return activity
 
 
@@ -514,20 +543,16 @@ def return_activity(
         _("Only the RC office can return, and only submitted activities."),
     )
     _require_state(is_awaiting_review, activity, _("The activity is not submitted."))
-    if not comment.strip():
-        raise ValidationError({"comment": _("Say what needs to change.")})
+    _require_comment(comment)
     activity.status = WorkflowStatus.RETURNED
-    activity.version += 1
-    activity.save(update_fields=["status", "version", "updated_at"])
-    _record(
-        team_id=activity.country_team_id,
+    _finish_step(
+        activity,
         action=WorkflowAction.RETURNED,
         actor=actor,
+        fields=["status"],
         comment=comment,
-        activity=activity,
     )
     notifications.notify_returned(activity=activity, comment=comment)
-    _announce(activity.country_team_id)
     return activity
 
 
@@ -797,16 +822,8 @@ def submit_contribution(
     revision.status = WorkflowStatus.SUBMITTED
     revision.submitted_at = timezone.now()
     revision.save(update_fields=["status", "submitted_at", "updated_at"])
-    contribution.version += 1
-    contribution.save(update_fields=["version", "updated_at"])
-    _record(
-        team_id=contribution.country_team_id,
-        action=WorkflowAction.SUBMITTED,
-        actor=actor,
-        contribution=contribution,
-    )
+    _finish_step(contribution, action=WorkflowAction.SUBMITTED, actor=actor)
     notifications.notify_submitted(contribution=contribution)
-    _announce(contribution.country_team_id)
     return issues
 
 
@@ -836,15 +853,12 @@ def validate_contribution(
     revision.reviewed_by = actor
     revision.save(update_fields=["status", "reviewed_at", "reviewed_by", "updated_at"])
     contribution.validated_revision = revision
-    contribution.version += 1
-    contribution.save(update_fields=["validated_revision", "version", "updated_at"])
-    _record(
-        team_id=contribution.country_team_id,
+    _finish_step(
+        contribution,
         action=WorkflowAction.VALIDATED,
         actor=actor,
-        contribution=contribution,
+        fields=["validated_revision"],
     )
-    _announce(contribution.country_team_id)
     return contribution
 
 
@@ -863,8 +877,7 @@ def return_contribution(
     _require_state(
         is_awaiting_review, contribution, _("The contribution is not submitted.")
     )
-    if not comment.strip():
-        raise ValidationError({"comment": _("Say what needs to change.")})
+    _require_comment(comment)
     revision = contribution.current_revision
     revision.status = WorkflowStatus.RETURNED
     revision.return_comment = comment
@@ -879,17 +892,10 @@ def return_contribution(
             "updated_at",
         ]
     )
-    contribution.version += 1
-    contribution.save(update_fields=["version", "updated_at"])
-    _record(
-        team_id=contribution.country_team_id,
-        action=WorkflowAction.RETURNED,
-        actor=actor,
-        comment=comment,
-        contribution=contribution,
+    _finish_step(
+        contribution, action=WorkflowAction.RETURNED, actor=actor, comment=comment
     )
     notifications.notify_returned(contribution=contribution, comment=comment)
-    _announce(contribution.country_team_id)
     return contribution
 
 
@@ -1086,16 +1092,10 @@ def submit_measurement(
     if blocking(issues):
         raise QualityError(issues)
     measurement.status = WorkflowStatus.SUBMITTED
-    measurement.version += 1
-    measurement.save(update_fields=["status", "version", "updated_at"])
-    _record(
-        team_id=measurement.country_team_id,
-        action=WorkflowAction.SUBMITTED,
-        actor=actor,
-        measurement=measurement,
+    _finish_step(
+        measurement, action=WorkflowAction.SUBMITTED, actor=actor, fields=["status"]
     )
     notifications.notify_submitted(measurement=measurement)
-    _announce(measurement.country_team_id)
     return issues
 
 
@@ -1122,15 +1122,12 @@ def validate_measurement(
         )
     measurement.status = WorkflowStatus.VALIDATED
     measurement.validated_at = timezone.now()
-    measurement.version += 1
-    measurement.save(update_fields=["status", "validated_at", "version", "updated_at"])
-    _record(
-        team_id=measurement.country_team_id,
+    _finish_step(
+        measurement,
         action=WorkflowAction.VALIDATED,
         actor=actor,
-        measurement=measurement,
+        fields=["status", "validated_at"],
     )
-    _announce(measurement.country_team_id)
     return measurement
 
 
@@ -1151,23 +1148,17 @@ def return_measurement(
     _require_state(
         is_awaiting_review, measurement, _("The measurement is not submitted.")
     )
-    if not comment.strip():
-        raise ValidationError({"comment": _("Say what needs to change.")})
+    _require_comment(comment)
     measurement.status = WorkflowStatus.RETURNED
     measurement.return_comment = comment
-    measurement.version += 1
-    measurement.save(
-        update_fields=["status", "return_comment", "version", "updated_at"]
-    )
-    _record(
-        team_id=measurement.country_team_id,
+    _finish_step(
+        measurement,
         action=WorkflowAction.RETURNED,
         actor=actor,
+        fields=["status", "return_comment"],
         comment=comment,
-        measurement=measurement,
     )
     notifications.notify_returned(measurement=measurement, comment=comment)
-    _announce(measurement.country_team_id)
     return measurement
 
 
