@@ -19,6 +19,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from coordination.models import (
     AdminRegion,
     Agency,
+    ApiToken,
     CountryTeam,
     Membership,
     Role,
@@ -301,3 +302,19 @@ class AdminRegionAdmin(admin.ModelAdmin):
     list_select_related = ("country_team",)
     search_fields = ("name", "code", "country_team__code")
     autocomplete_fields = ("country_team",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens can be seen and revoked here; only their owner can issue one."""
+
+    list_display = ("user", "prefix", "created")
+    search_fields = ("user__username", "prefix")
+    list_select_related = ("user",)
+    readonly_fields = ("user", "prefix", "digest", "created")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

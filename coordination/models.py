@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -297,3 +298,32 @@ class AdminRegion(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ApiToken(models.Model):
+    """A person's API key, kept only as its SHA-256 digest.
+
+    The key is shown once, when it is issued; a copy of the database cannot be used
+    to call the API. Keys are 160 random bits, so an unsalted digest is enough.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token"
+    )
+    digest = models.CharField(_("key digest"), max_length=64, unique=True)
+    prefix = models.CharField(
+        _("key prefix"),
+        max_length=8,
+        help_text=_("The key's first characters, to tell keys apart."),
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("API token")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @staticmethod
+    def digest_of(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()

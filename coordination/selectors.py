@@ -10,6 +10,7 @@ from django.db.models import Count, Prefetch, QuerySet
 
 from coordination.models import (
     Agency,
+    ApiToken,
     CountryTeam,
     Membership,
     Role,
@@ -128,6 +129,4 @@ def count_directory() -> DirectoryCounts:
 
 def get_api_token_created(*, user: User) -> datetime | None:
     """Return when the user's API token was created, or None if they hold none."""
-    from rest_framework.authtoken.models import Token
-
-    return Token.objects.filter(user=user).values_list("created", flat=True).first()
+    return ApiToken.objects.filter(user=user).values_list("created", flat=True).first()

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from rest_framework.authtoken.models import Token
 
 from coordination.models import (
     AdminRegion,
     Agency,
+    ApiToken,
     CountryTeam,
     CrisisContext,
     Membership,
@@ -143,15 +146,27 @@ def add_admin_regions(
     return AdminRegion.objects.bulk_create(new)
 
 
+@dataclass(frozen=True)
+class IssuedToken:
+    """A key just issued: the only moment it exists outside the caller's hands."""
+
+    key: str
+    created: datetime
+
+
 @transaction.atomic
-def rotate_api_token(*, user: User) -> Token:
+def rotate_api_token(*, user: User) -> IssuedToken:
     """Give the user a new token; any token they held stops working at once."""
-    Token.objects.filter(user=user).delete()
-    return Token.objects.create(user=user)
+    ApiToken.objects.filter(user=user).delete()
+    key = secrets.token_hex(20)
+    token = ApiToken.objects.create(
+        user=user, digest=ApiToken.digest_of(key), prefix=key[:8]
+    )
+    return IssuedToken(key=key, created=token.created)
 
 
 @transaction.atomic
 def revoke_api_token(*, user: User) -> bool:
     """Delete the user's token; return whether there was one."""
-    deleted, _by_model = Token.objects.filter(user=user).delete()
+    deleted, _by_model = ApiToken.objects.filter(user=user).delete()
     return bool(deleted)

@@ -26,7 +26,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
 from rest_framework import exceptions, serializers, status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
@@ -36,6 +36,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from coordination.authentication import HashedTokenAuthentication
 from coordination.models import CountryTeam
 from frameworks.services import ConflictError, QualityError
 
@@ -348,7 +349,7 @@ class ApiViewMixin:
     # Token first: DRF answers 401 (not 403) only when the first authenticator
     # names a WWW-Authenticate scheme, and session auth names none.
     authentication_classes: ClassVar[list[type]] = [
-        TokenAuthentication,
+        HashedTokenAuthentication,
         SessionAuthentication,
     ]
     permission_classes: ClassVar[list[type]] = [HasObjectRule]

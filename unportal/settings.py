@@ -40,7 +40,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "django_htmx",
@@ -196,7 +195,7 @@ CELERY_TIMEZONE = TIME_ZONE
 REST_FRAMEWORK = {
     # Token first, so an unauthenticated request gets 401 with WWW-Authenticate.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "coordination.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -255,3 +254,9 @@ UNPORTAL_ROLLUP_RANDOM_PAGE_COST = env.float(
     "UNPORTAL_ROLLUP_RANDOM_PAGE_COST", default=1.1
 )
 # --- end rollups ---
+
+# --- open data ---
+# The public, anonymous /open-data/ pages: what each country team has published
+# (validated figures only). Off: every open-data address answers 404.
+UNPORTAL_OPEN_DATA = env.bool("UNPORTAL_OPEN_DATA", default=True)
+# --- end open data ---

@@ -1,13 +1,13 @@
+import re
 from decimal import Decimal
 
 import factory
 import pytest
 from django.conf import settings
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from coordination.models import CrisisContext, Role
+from coordination.models import ApiToken, CrisisContext, Role
 from frameworks.models import CommonChapterCommitment
 from reporting.services import refresh_team_snapshot
 from tests.coordination.factories import (
@@ -503,15 +503,21 @@ def test_password_change_page_uses_portal_layout(client, outsider):
 # --- API token on the profile page -------------------------------------------------
 
 
+def shown_token(response) -> str:
+    """The key the page shows once, read as the person reads it."""
+    match = re.search(r'<code class="token-key">([0-9a-f]{40})</code>', response.text)
+    assert match, "the page shows no new token"
+    return match.group(1)
+
+
 def test_profile_creates_an_api_token_shown_once_that_works(client, focal_point):
     client.force_login(focal_point)
     assert "You hold no token." in client.get(reverse("coordination:profile")).text
 
     response = client.post(reverse("coordination:create_api_token"))
 
-    key = Token.objects.get(user=focal_point).key
     assert response.status_code == 200
-    assert key in response.text
+    key = shown_token(response)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get("/api/teams/").status_code == 200
@@ -523,12 +529,11 @@ def test_profile_creates_an_api_token_shown_once_that_works(client, focal_point)
 
 def test_profile_replacing_the_token_stops_the_old_one(client, focal_point):
     client.force_login(focal_point)
-    client.post(reverse("coordination:create_api_token"))
-    old = Token.objects.get(user=focal_point).key
+    old = shown_token(client.post(reverse("coordination:create_api_token")))
 
-    client.post(reverse("coordination:create_api_token"))
+    new = shown_token(client.post(reverse("coordination:create_api_token")))
 
-    assert Token.objects.get(user=focal_point).key != old
+    assert new != old
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {old}")
     assert api.get("/api/teams/").status_code == 401
@@ -536,13 +541,12 @@ def test_profile_replacing_the_token_stops_the_old_one(client, focal_point):
 
 def test_profile_revokes_the_api_token(client, focal_point):
     client.force_login(focal_point)
-    client.post(reverse("coordination:create_api_token"))
-    key = Token.objects.get(user=focal_point).key
+    key = shown_token(client.post(reverse("coordination:create_api_token")))
 
     response = client.post(reverse("coordination:revoke_api_token"))
 
     assert response.status_code == 302
-    assert not Token.objects.filter(user=focal_point).exists()
+    assert not ApiToken.objects.filter(user=focal_point).exists()
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get("/api/teams/").status_code == 401
@@ -551,6 +555,6 @@ def test_profile_revokes_the_api_token(client, focal_point):
 @pytest.mark.parametrize("name", ["create_api_token", "revoke_api_token"])
 def test_api_token_pages_refuse_get_and_anonymous(client, focal_point, name):
     assert client.post(reverse(f"coordination:{name}")).status_code == 302
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
     client.force_login(focal_point)
     assert client.get(reverse(f"coordination:{name}")).status_code == 405
