@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("frameworks.instrument_urls", namespace="instruments")),
     path("", include("reporting.urls")),
     path("", include("reporting.iati_urls")),
+    path("board/", include("reporting.board_urls")),
 ]
 
 if settings.DEBUG:
