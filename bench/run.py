@@ -20,7 +20,7 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +36,7 @@ django.setup()
 
 from django.apps import apps  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command, get_commands  # noqa: E402
+from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.backends.signals import connection_created  # noqa: E402
 from django.db.models import Count  # noqa: E402
@@ -131,74 +131,71 @@ def dataset_summary() -> str:
 # --- the engine's full rebuild -----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Rebuild:
-    how: str
-    run: Callable[[], object]
-    team: Callable[[int], object]
-
-
-def find_rebuild() -> Rebuild:
-    """The engine's full rebuild: the management command once it exists."""
-    from reporting import rollups, services
-
-    def team(team_id: int) -> object:
-        rebuild_team = getattr(services, "rebuild_team_rollups", None)
-        if rebuild_team is not None:
-            return rebuild_team(team_id=team_id)
-        with transaction.atomic():
-            return rollups.recompute_team(team_id)
-
-    if "rebuild_rollups" in get_commands():
-
-        def command() -> object:
-            return call_command(
-                "rebuild_rollups", stdout=io.StringIO(), stderr=io.StringIO()
-            )
-
-        return Rebuild(
-            "manage.py rebuild_rollups (call_command, in-process)", command, team
-        )
-    rebuild_all = getattr(services, "rebuild_all_rollups", None)
-    if rebuild_all is not None:
-        return Rebuild("reporting.services.rebuild_all_rollups()", rebuild_all, team)
-
-    def every_team() -> object:
-        for team_id in CountryTeam.objects.order_by("code").values_list(
-            "pk", flat=True
-        ):
-            team(team_id)
-        return None
-
-    return Rebuild("reporting.rollups.recompute_team() per team", every_team, team)
+def run_command() -> None:
+    """The full rebuild as an operator runs it: `manage.py rebuild_rollups`."""
+    call_command("rebuild_rollups", stdout=io.StringIO(), stderr=io.StringIO())
 
 
 @dataclass(frozen=True)
-class TeamByTeam:
-    """A rebuild done team by team: (contributions, seconds) per team, and the
-    rollup rows written when the engine says (0 when it does not)."""
+class Timed:
+    """Seconds spent on each unit of a rebuild (a batch, or a team), with the
+    contributions it covered."""
 
     timings: list[tuple[int, float]]
+    labels: list[str]
     rows_written: int
 
+    @property
+    def total(self) -> float:
+        return sum(seconds for _n, seconds in self.timings)
 
-def rebuild_team_by_team(rebuild: Rebuild) -> TeamByTeam:
-    """Rebuild every team as the command does, one by one, timing each."""
-    sizes = dict(
+
+def contribution_counts() -> dict[int, int]:
+    return dict(
         Contribution.objects.values_list("country_team_id")
         .annotate(n=Count("pk"))
+        .order_by()
         .values_list("country_team_id", "n")
     )
-    timings = []
+
+
+def rebuild_by_batch() -> Timed:
+    """The full rebuild's service, batch by batch as the command runs it,
+    timing each batch."""
+    from reporting import services
+
+    sizes = contribution_counts()
+    timings: list[tuple[int, float]] = []
+    labels: list[str] = []
     written = 0
-    for team_id in CountryTeam.objects.order_by("code").values_list("pk", flat=True):
+    for batch in services.plan_rebuild_batches():
+        team_ids = [team.pk for team in batch]
         started = time.perf_counter()
-        run = rebuild.team(team_id)
-        timings.append((sizes.get(team_id, 0), time.perf_counter() - started))
-        rows = getattr(run, "rows", run)
-        if isinstance(rows, dict):
-            written += sum(rows.values())
-    return TeamByTeam(timings=timings, rows_written=written)
+        done = services.rebuild_teams_rollups(team_ids=team_ids)
+        timings.append(
+            (sum(sizes.get(t, 0) for t in team_ids), time.perf_counter() - started)
+        )
+        labels.append(f"{batch[0].code}-{batch[-1].code} ({len(batch)} teams)")
+        written += sum(done.rows.values())
+    return Timed(timings=timings, labels=labels, rows_written=written)
+
+
+def rebuild_team_by_team() -> Timed:
+    """Every team through the per-team path (`rebuild_team_rollups`), one
+    transaction each, as the full rebuild did before it worked in batches."""
+    from reporting import services
+
+    sizes = contribution_counts()
+    timings: list[tuple[int, float]] = []
+    labels: list[str] = []
+    written = 0
+    for team in CountryTeam.objects.order_by("code"):
+        started = time.perf_counter()
+        run = services.rebuild_team_rollups(team_id=team.pk)
+        timings.append((sizes.get(team.pk, 0), time.perf_counter() - started))
+        labels.append(team.code)
+        written += sum(run.rows.values())
+    return Timed(timings=timings, labels=labels, rows_written=written)
 
 
 def fit_line(points: Sequence[tuple[int, float]]) -> tuple[float, float]:
@@ -244,10 +241,10 @@ def empty_rollups() -> None:
         cursor.execute(f"TRUNCATE {tables}")
 
 
-def time_rebuild(rebuild: Rebuild) -> float:
+def time_rebuild() -> float:
     vacuum_rollups()
     started = time.perf_counter()
-    rebuild.run()
+    run_command()
     return time.perf_counter() - started
 
 
@@ -278,6 +275,7 @@ class Results:
     contributions: int
     rebuild_s: float | None = None
     bare_sql_s: float | None = None
+    per_team_s: float | None = None
     incremental_median_s: float | None = None
     dashboard_queries: int | None = None
     dashboard_ms: float | None = None
@@ -294,6 +292,7 @@ class Results:
                 "rebuild_s": _round(self.rebuild_s, 2),
                 "bare_sql_s": _round(self.bare_sql_s, 2),
                 "ratio": ratio,
+                "per_team_rebuild_s": _round(self.per_team_s, 2),
                 "incremental_median_s": _round(self.incremental_median_s, 3),
                 "dashboard_queries": self.dashboard_queries,
                 "dashboard_ms": _round(self.dashboard_ms, 1),
@@ -321,31 +320,32 @@ def plan_lines(plan: profile.Plan) -> list[str]:
 
 
 def measure_rebuild(args: argparse.Namespace, results: Results) -> None:
-    rebuild = find_rebuild()
     heading("Full rebuild against the bare SQL aggregate")
     say(
-        f"Rebuild: {rebuild.how}.",
+        "Rebuild: manage.py rebuild_rollups (call_command, in-process): every "
+        "team, in batches of teams, one transaction per batch.",
         "Bare SQL: one SELECT computing the same groups and sums over the same "
         "rows, returning only totals (bench/aggregate.py), with the work_mem the "
         f"engine gives its jobs ({engine_work_mem() or 'server default'}).",
         "First one bare SQL run warms the caches (not timed). Then the rollup "
-        "tables are emptied and rebuilt team by team, as the command does, with "
+        "tables are emptied and rebuilt batch by batch, as the command does, with "
         "every statement timed: the rebuild into empty tables. Then the timed "
         "rebuilds (over current rollups, as a routine rebuild finds them) and "
         "bare SQL runs alternate; before each rebuild the rollup tables are "
-        "vacuumed.",
+        "vacuumed. Last, for comparison, every team once through the per-team "
+        "path of the rollup jobs.",
     )
     time_bare()
     empty_rollups()
     with profile.profiled() as statements:
         started = time.perf_counter()
-        by_team = rebuild_team_by_team(rebuild)
+        by_batch = rebuild_by_batch()
         cold_rebuild = time.perf_counter() - started
     # Alternating spreads any outside load over both sides of the ratio.
     rebuilds: list[float] = []
     bares: list[float] = []
     for _ in range(args.repeat):
-        rebuilds.append(time_rebuild(rebuild))
+        rebuilds.append(time_rebuild())
         bare = time_bare()
         bares.append(bare.seconds)
     results.rebuild_s = median(rebuilds)
@@ -374,8 +374,10 @@ def measure_rebuild(args: argparse.Namespace, results: Results) -> None:
             + f"; {bare.cells:,} indicator cells)."
         )
 
-    report_profile(statements, cold_rebuild, by_team, results.contributions)
-    explain_slowest(rebuild, statements)
+    report_profile(statements, cold_rebuild, by_batch, results.contributions)
+    explain_slowest(statements)
+    if not args.no_per_team:
+        compare_per_team(results)
     if args.explain:
         with bare_session() as cursor:
             say("Bare SQL statement:")
@@ -385,37 +387,55 @@ def measure_rebuild(args: argparse.Namespace, results: Results) -> None:
 def report_profile(
     statements: profile.StatementProfile,
     rebuild_s: float,
-    by_team: TeamByTeam,
+    by_batch: Timed,
     contributions: int,
 ) -> None:
     heading("Where the time goes (rebuild into empty rollup tables, all teams)")
-    per_team = by_team.timings
-    if by_team.rows_written:
-        say(
-            f"Rows the engine reports writing: {by_team.rows_written:,} "
-            f"({by_team.rows_written / max(contributions, 1):.1f} per contribution)."
-        )
+    say(
+        f"Rows the engine reports writing: {by_batch.rows_written:,} "
+        f"({by_batch.rows_written / max(contributions, 1):.1f} per contribution)."
+    )
     sql_share = statements.total / rebuild_s if rebuild_s else 0
     say(
         f"{rebuild_s:.1f} s in all: {statements.total:.1f} s in SQL "
         f"({100 * sql_share:.0f}%), {rebuild_s - statements.total:.1f} s in "
         "Python (indicator progress, ORM, Django)."
     )
-    for name, spent, calls in statements.top():
+    for name, spent, calls in statements.top(10):
         share = 100 * spent / rebuild_s
         say(f"  {spent:8.2f} s  {share:4.1f}%  {calls:6,} x  {name}")
-    fixed, per_contribution = fit_line(per_team)
+    say(f"{len(by_batch.timings)} batches:")
     say(
-        f"Per team (least squares over {len(per_team)} teams): {1000 * fixed:.0f} ms "
-        f"fixed + {1e6 * per_contribution:.1f} ms per 1,000 contributions; the "
-        f"fixed part is {len(per_team) * fixed:.1f} s of the {rebuild_s:.1f} s. "
-        f"Largest team ({max(n for n, _ in per_team):,} contributions): "
-        f"{max(per_team)[1]:.2f} s."
+        *(
+            f"  {label}: {n:,} contributions, {spent:.2f} s"
+            for label, (n, spent) in zip(by_batch.labels, by_batch.timings, strict=True)
+        )
     )
 
 
-def explain_slowest(rebuild: Rebuild, statements: profile.StatementProfile) -> None:
-    """EXPLAIN ANALYZE the largest team's statement of the costliest kind."""
+def compare_per_team(results: Results) -> None:
+    heading("For comparison: every team through the per-team path")
+    vacuum_rollups()
+    per_team = rebuild_team_by_team()
+    results.per_team_s = per_team.total
+    fixed, per_contribution = fit_line(per_team.timings)
+    say(
+        f"{len(per_team.timings)} transactions (rebuild_team_rollups), over current "
+        f"rollups: {per_team.total:.2f} s, "
+        f"{per_team.total / results.bare_sql_s:.2f} x the bare SQL "
+        f"(the batched rebuild: {results.rebuild_s:.2f} s).",
+        f"Per team (least squares): {1000 * fixed:.0f} ms fixed + "
+        f"{1e6 * per_contribution:.1f} ms per 1,000 contributions; the fixed part "
+        f"is {len(per_team.timings) * fixed:.1f} s of the {per_team.total:.1f} s. "
+        f"Largest team ({max(n for n, _ in per_team.timings):,} contributions): "
+        f"{max(per_team.timings)[1]:.2f} s.",
+    )
+
+
+def explain_slowest(statements: profile.StatementProfile) -> None:
+    """EXPLAIN ANALYZE the statement of the costliest kind in the largest batch."""
+    from reporting import services
+
     slowest = next(
         (
             name
@@ -424,14 +444,24 @@ def explain_slowest(rebuild: Rebuild, statements: profile.StatementProfile) -> N
         ),
         None,
     )
-    largest = dashboard.largest_team()
-    if slowest:
-        plan = profile.explain_engine_statement(
-            lambda: rebuild.team(largest.pk), slowest
+    if not slowest:
+        return
+    sizes = contribution_counts()
+    largest = max(
+        services.plan_rebuild_batches(),
+        key=lambda batch: sum(sizes.get(team.pk, 0) for team in batch),
+    )
+    team_ids = [team.pk for team in largest]
+    plan = profile.explain_engine_statement(
+        lambda: services.rebuild_teams_rollups(team_ids=team_ids), slowest
+    )
+    if plan:
+        say(
+            f"Largest batch ({largest[0].code}-{largest[-1].code}, "
+            f"{sum(sizes.get(t, 0) for t in team_ids):,} contributions), its "
+            "slowest kind of statement:"
         )
-        if plan:
-            say(f"Largest team ({largest.code}), its slowest kind of statement:")
-            say(*plan_lines(plan))
+        say(*plan_lines(plan))
 
 
 def measure_incremental(args: argparse.Namespace, results: Results) -> None:
@@ -537,6 +567,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="also EXPLAIN ANALYZE the bare SQL (runs it once more)",
     )
     parser.add_argument("--no-worker", action="store_true")
+    parser.add_argument(
+        "--no-per-team",
+        action="store_true",
+        help="skip the comparison with every team through the per-team path",
+    )
     parser.add_argument(
         "--jit",
         action="store_true",

@@ -122,9 +122,10 @@ def is_focal_point_of_owner(user: Any, obj: Any) -> bool:
 can_view_team = is_team_member | is_administrator
 can_coordinate_team = is_team_coordinator | is_administrator
 can_sign_off = is_resident_coordinator | is_administrator
+can_view_board_summary = is_board_member | is_administrator
 
 rules.add_perm("coordination.view_countryteam", can_view_team)
 rules.add_perm("coordination.coordinate_countryteam", can_coordinate_team)
 rules.add_perm("coordination.sign_off_countryteam", can_sign_off)
-rules.add_perm("coordination.view_board_summary", is_board_member | is_administrator)
+rules.add_perm("coordination.view_board_summary", can_view_board_summary)
 rules.add_perm("coordination.manage_reference_data", is_administrator)

@@ -638,3 +638,91 @@ class MutualRecognitionAdmin(SimpleHistoryAdmin):
     list_select_related = ("agency", "strategy")
     search_fields = ("agency__code", "strategy__code", "scope")
     autocomplete_fields = ("strategy", "agency")
+
+
+# --- Agency strategic plans --------------------------------------------------------
+# Plans are reference data (load_reference_data keeps them in line with the files);
+# links from joint work to them are made by agencies and the RC office through the
+# services, so the admin only shows those, with their history.
+
+from frameworks.models import (  # noqa: E402
+    ContributionPlanLink,
+    FrameworkOutputPlanLink,
+    StrategicPlan,
+    StrategicPlanOutcome,
+    StrategicPlanOutput,
+)
+
+
+class StrategicPlanOutcomeInline(admin.TabularInline):
+    model = StrategicPlanOutcome
+    fields = ("code", "title", "order")
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(StrategicPlan)
+class StrategicPlanAdmin(admin.ModelAdmin):
+    list_display = ("title", "agency", "start_year", "end_year", "source_document")
+    list_filter = ("agency", "start_year")
+    list_select_related = ("agency",)
+    search_fields = ("title", "agency__code", "source_document")
+    autocomplete_fields = ("agency",)
+    inlines = (StrategicPlanOutcomeInline,)
+
+
+@admin.register(StrategicPlanOutcome)
+class StrategicPlanOutcomeAdmin(admin.ModelAdmin):
+    list_display = ("code", "short_title", "plan", "order")
+    list_filter = ("plan__agency", "plan")
+    list_select_related = ("plan__agency",)
+    search_fields = ("code", "title", "plan__agency__code")
+    autocomplete_fields = ("plan", "sdg_targets", "common_chapter_areas")
+    ordering = ("plan__agency__code", "plan__start_year", "order")
+
+    @admin.display(description=_("title"))
+    def short_title(self, obj: StrategicPlanOutcome) -> str:
+        return Truncator(obj.title).chars(100)
+
+
+@admin.register(StrategicPlanOutput)
+class StrategicPlanOutputAdmin(admin.ModelAdmin):
+    list_display = ("code", "short_title", "outcome", "plan", "order")
+    list_filter = ("plan__agency", "plan")
+    list_select_related = ("plan__agency", "outcome")
+    search_fields = ("code", "title", "plan__agency__code")
+    autocomplete_fields = ("plan", "outcome", "sdg_targets", "common_chapter_areas")
+    ordering = ("plan__agency__code", "plan__start_year", "order")
+
+    @admin.display(description=_("title"))
+    def short_title(self, obj: StrategicPlanOutput) -> str:
+        return Truncator(obj.title).chars(100)
+
+
+@admin.register(ContributionPlanLink)
+class ContributionPlanLinkAdmin(ViewOnly, SimpleHistoryAdmin):
+    list_display = ("contribution", "plan_output", "plan", "linked_by", "linked_at")
+    list_filter = ("plan_output__plan", "contribution__country_team")
+    list_select_related = (
+        "contribution__agency",
+        "contribution__activity",
+        "plan_output__plan__agency",
+        "linked_by",
+    )
+    search_fields = ("contribution__activity__title", "plan_output__code")
+
+    @admin.display(description=_("strategic plan"))
+    def plan(self, obj: ContributionPlanLink) -> str:
+        return str(obj.plan_output.plan)
+
+
+@admin.register(FrameworkOutputPlanLink)
+class FrameworkOutputPlanLinkAdmin(ViewOnly, SimpleHistoryAdmin):
+    list_display = ("output", "plan_output", "plan", "linked_by", "linked_at")
+    list_filter = ("plan_output__plan", "output__framework__country_team")
+    list_select_related = ("output", "plan_output__plan__agency", "linked_by")
+    search_fields = ("output__code", "output__statement", "plan_output__code")
+
+    @admin.display(description=_("strategic plan"))
+    def plan(self, obj: FrameworkOutputPlanLink) -> str:
+        return str(obj.plan_output.plan)

@@ -31,6 +31,7 @@ from frameworks.models import (
     JointProgramme,
     Output,
     SdgTarget,
+    StrategicPlanOutput,
     TargetGroup,
     WorkflowStatus,
 )
@@ -537,6 +538,16 @@ class ContributionForm(BreakdownFieldsMixin):
         label=_("Implementing partners"), max_length=500, required=False
     )
     reach = forms.IntegerField(label=_("People reached"), min_value=0, required=False)
+    plan_outputs = forms.ModelMultipleChoiceField(
+        label=_("Strategic-plan outputs this work delivers"),
+        queryset=StrategicPlanOutput.objects.none(),
+        required=False,
+        widget=GroupedCheckboxSelectMultiple,
+        help_text=_(
+            "Outputs of your agency's strategic plan for the contribution's year, "
+            "as your executive board asked agencies to report."
+        ),
+    )
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(
@@ -547,12 +558,29 @@ class ContributionForm(BreakdownFieldsMixin):
         regions: Sequence[AdminRegion],
         agencies: Any = None,
         contribution: Contribution | None = None,
+        plan_outputs: Sequence[StrategicPlanOutput] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.activity = activity
         self.contribution = contribution
         self.regions = regions
+        if plan_outputs:
+            # Only the choices offered; the service judges agency and year.
+            self.fields["plan_outputs"].queryset = StrategicPlanOutput.objects.filter(
+                pk__in=[o.pk for o in plan_outputs]
+            ).select_related("plan__agency")
+            self.fields["plan_outputs"].choices = _grouped(
+                plan_outputs,
+                lambda o: (
+                    f"{o.plan.title} · {o.outcome.code} {o.outcome.title}"
+                    if o.outcome
+                    else o.plan.title
+                ),
+                lambda o: f"{o.code} {o.title}",
+            )
+        else:
+            del self.fields["plan_outputs"]
         if contribution is None:
             self.fields["agency"].queryset = agencies
             self.fields["year"].choices = [

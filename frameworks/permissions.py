@@ -128,3 +128,14 @@ rules.add_perm(
     can_edit_instrument | is_focal_point_of_owner,
 )
 rules.add_perm("frameworks.manage_platform", is_administrator)
+
+
+# --- Agency strategic plans ----------------------------------------------------------
+# Plans are public reference data. An agency's focal points say which outputs of
+# their own plan its contributions deliver (frameworks.services.strategic_plans
+# checks the agency and year); the RC office aligns the framework's outputs with
+# the plans of the agencies in the team.
+
+rules.add_perm("frameworks.view_strategicplan", rules.is_authenticated)
+rules.add_perm("frameworks.link_contribution_strategic_plan", is_focal_point_of_owner)
+rules.add_perm("frameworks.link_output_strategic_plan", is_team_coordinator)

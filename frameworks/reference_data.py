@@ -1,4 +1,5 @@
-"""Loading reference data: SDG texts, UN agencies and common-chapter areas.
+"""Loading reference data: SDG texts, UN agencies, common-chapter areas and the
+agencies' strategic plans.
 
 Reference data is not domain data, so these loaders write the tables directly. Each
 one is atomic and idempotent: running it again with the same files changes nothing.
@@ -11,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from django.core.exceptions import ValidationError
@@ -25,6 +26,9 @@ from frameworks.models import (
     SdgIndicator,
     SdgTarget,
 )
+
+if TYPE_CHECKING:
+    from frameworks.strategic_plan_reference import StrategicPlanCounts
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 SDG_DIR = REFERENCE_DIR / "sdg"
@@ -59,11 +63,13 @@ class ReferenceCounts:
     sdg: SdgCounts
     agencies: int
     common_chapter_areas: int
+    strategic_plans: StrategicPlanCounts
 
     def __str__(self) -> str:
         return (
             f"{self.sdg}; {self.agencies} agencies; "
-            f"{self.common_chapter_areas} common-chapter areas"
+            f"{self.common_chapter_areas} common-chapter areas; "
+            f"{self.strategic_plans}"
         )
 
 
@@ -314,11 +320,17 @@ def load_common_chapter_areas(*, path: Path = COMMON_CHAPTER_FILE) -> int:
 
 @transaction.atomic
 def load_reference_data() -> ReferenceCounts:
-    """Load SDG texts, agencies and common-chapter areas, all or nothing."""
+    """Load SDG texts, agencies, common-chapter areas and strategic plans, all or
+    nothing."""
+    # The plans' loader reads files with this module's helpers, so it is
+    # imported here rather than at the top.
+    from frameworks.strategic_plan_reference import load_strategic_plans
+
     return ReferenceCounts(
         sdg=load_sdg_reference(),
         agencies=load_agencies(),
         common_chapter_areas=load_common_chapter_areas(),
+        strategic_plans=load_strategic_plans(),
     )
 
 

@@ -74,7 +74,6 @@ from frameworks.services import (
     ConflictError,
     QualityError,
     create_activity,
-    create_contribution,
     delete_activity,
     delete_contribution,
     delete_measurement,
@@ -87,11 +86,18 @@ from frameworks.services import (
     submit_contribution,
     submit_measurement,
     update_activity,
-    update_contribution,
     update_measurement,
     validate_activity,
     validate_contribution,
     validate_measurement,
+)
+from frameworks.services.strategic_plans import (
+    create_contribution_with_plan_outputs,
+    update_contribution_with_plan_outputs,
+)
+from frameworks.strategic_plan_selectors import (
+    list_plan_outputs,
+    list_plan_outputs_of_contribution,
 )
 
 if TYPE_CHECKING:
@@ -682,25 +688,30 @@ def contribution_create(request: HttpRequest, code: str, pk: int) -> HttpRespons
     activity = _found(get_activity_for_team(team=team, pk=pk))
     _require_perm(request, "frameworks.add_contribution", activity)
     involved = {a.pk for a in activity.agencies.all()}
+    agencies = list_own_agencies(user=request.user, team=team).filter(pk__in=involved)
     form = ContributionForm(
         request.POST if request.method == "POST" else None,
         activity=activity,
         indicators=list_output_indicators(activity),
         regions=list_activity_regions(activity=activity),
-        agencies=list_own_agencies(user=request.user, team=team).filter(
-            pk__in=involved
+        agencies=agencies,
+        plan_outputs=list_plan_outputs(
+            agencies=agencies,
+            start_year=activity.framework.start_year,
+            end_year=activity.framework.end_year,
         ),
     )
     if request.method != "POST":
         return _render_contribution_form(request, team, activity, form)
     if form.is_valid():
         try:
-            contribution = create_contribution(
+            contribution = create_contribution_with_plan_outputs(
                 actor=request.user,
                 activity=activity,
                 agency=form.cleaned_data["agency"],
                 year=form.cleaned_data["year"],
                 figures=form.to_figures(),
+                plan_outputs=form.cleaned_data.get("plan_outputs") or [],
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
@@ -719,11 +730,22 @@ def _contribution_form(
 ) -> ContributionForm:
     return ContributionForm(
         data,
-        initial=ContributionForm.initial_for(contribution),
+        initial={
+            **ContributionForm.initial_for(contribution),
+            "plan_outputs": [
+                o.pk
+                for o in list_plan_outputs_of_contribution(contribution=contribution)
+            ],
+        },
         activity=contribution.activity,
         indicators=list_output_indicators(contribution.activity),
         regions=list_activity_regions(activity=contribution.activity),
         contribution=contribution,
+        plan_outputs=list_plan_outputs(
+            agencies=[contribution.agency],
+            start_year=contribution.year,
+            end_year=contribution.year,
+        ),
     )
 
 
@@ -740,11 +762,12 @@ def contribution_edit(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     form = _contribution_form(request, team, contribution, request.POST)
     if form.is_valid():
         try:
-            update_contribution(
+            update_contribution_with_plan_outputs(
                 actor=request.user,
                 contribution=contribution,
                 figures=form.to_figures(),
                 expected_version=form.cleaned_data["version"],
+                plan_outputs=form.cleaned_data.get("plan_outputs"),
             )
         except ConflictError as conflict:
             current = _found(get_contribution_for_team(team=team, pk=pk))

@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
 
 from reporting.models import (
     FundingRollup,
@@ -23,6 +24,18 @@ from reporting.models import (
     TagFundingRollup,
     TeamFundingRollup,
     TeamSnapshot,
+)
+from reporting.models.coherence import (
+    AgencyOutcomeRollup,
+    CoherenceScorecard,
+    CollaborationLink,
+    CommonChapterDeliveryRollup,
+    DisaggregationRollup,
+    JointDeliveryRollup,
+    OutputAgencyRollup,
+    OverlapAlert,
+    OverlapDecision,
+    TargetGroupFundingRollup,
 )
 from reporting.services import rebuild_team_rollups, refresh_team_snapshot
 
@@ -194,4 +207,78 @@ class ReportFileAdmin(admin.ModelAdmin):
     readonly_fields = ("progress_done", "progress_total", "size", "finished_at")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# --- Coherence measures: derived like the rollups, shown and never edited -----------
+
+
+@admin.register(JointDeliveryRollup)
+class JointDeliveryRollupAdmin(DerivedRowAdmin):
+    list_display = ("country_team", "agency", "year", "basis", "spent", "joint_spent")
+    list_select_related = ("country_team", "agency")
+
+
+@admin.register(OutputAgencyRollup)
+class OutputAgencyRollupAdmin(DerivedRowAdmin):
+    list_display = ("country_team", "output", "year", "basis", "agency_count")
+    list_select_related = ("country_team", "output")
+
+
+@admin.register(AgencyOutcomeRollup)
+class AgencyOutcomeRollupAdmin(DerivedRowAdmin):
+    list_display = ("country_team", "outcome", "agency", "year", "basis", "spent")
+    list_select_related = ("country_team", "outcome", "agency")
+
+
+@admin.register(DisaggregationRollup)
+class DisaggregationRollupAdmin(DerivedRowAdmin):
+    list_display = ("country_team", "indicator", "year", "basis", "complete_count")
+    list_select_related = ("country_team", "indicator")
+
+
+@admin.register(TargetGroupFundingRollup)
+class TargetGroupFundingRollupAdmin(DerivedRowAdmin):
+    list_display = ("country_team", "target_group", "year", "basis", "spent")
+    list_select_related = ("country_team",)
+
+
+@admin.register(CommonChapterDeliveryRollup)
+class CommonChapterDeliveryRollupAdmin(DerivedRowAdmin):
+    list_display = ("country_team", "area", "agency", "year", "basis", "joint_spent")
+    list_select_related = ("country_team", "area", "agency")
+
+
+@admin.register(CollaborationLink)
+class CollaborationLinkAdmin(DerivedRowAdmin):
+    list_display = ("country_team", "agency_a", "agency_b", "year", "basis")
+    list_select_related = ("country_team", "agency_a", "agency_b")
+
+
+@admin.register(CoherenceScorecard)
+class CoherenceScorecardAdmin(DerivedRowAdmin):
+    list_display = ("country_team", "year", "basis", "spent", "joint_spent")
+    list_select_related = ("country_team",)
+
+
+@admin.register(OverlapAlert)
+class OverlapAlertAdmin(DerivedRowAdmin):
+    list_display = ("country_team", "activity_a", "activity_b", "similarity", "status")
+    list_filter = ("status", "country_team__region")
+    list_select_related = ("country_team", "activity_a", "activity_b")
+
+
+@admin.register(OverlapDecision)
+class OverlapDecisionAdmin(SimpleHistoryAdmin):
+    """The RC office decides on the coherence page; here decisions are read."""
+
+    list_display = ("country_team", "activity_a", "activity_b", "status", "decided_at")
+    list_filter = ("status",)
+    list_select_related = ("country_team", "activity_a", "activity_b")
+    search_fields = ("country_team__code", "comment")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

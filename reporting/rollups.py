@@ -1,26 +1,34 @@
 # ruff: noqa: S608 -- SQL here is assembled from model metadata and constants only;
 # every value goes in as a query parameter.
-"""The rollup engine: recompute one country team's rollup rows from source rows.
+"""The rollup engine: recompute the rollup rows of a set of country teams from
+source rows.
+
+A job recomputes one team; a full rebuild recomputes the teams in batches, with
+the same statements over `country_team_id = ANY(...)`, so its fixed cost is per
+batch, not per team. Everything here takes a `Teams` and keeps the rows of each
+team apart: a batch writes exactly the rows one job per team would.
 
 Funding rollups are set-based SQL that runs unchanged on PostgreSQL and SQLite,
 in three temporary tables and one INSERT ... SELECT per rollup table:
 
-1. `stage_figures`: each counted contribution of the team once, with the figures
-   of both bases side by side, in integer cents;
-2. `stage_keys`: each (activity, key) the team's activities fall under: outputs,
+1. `stage_figures`: each counted contribution once, with the figures of both
+   bases side by side, in integer cents;
+2. `stage_keys`: each (activity, key) the activities fall under: outputs,
    outcomes, framework, SDG targets and goals, areas, joint programme;
-3. `stage_sums`: one GROUP BY over the two, per key, agency and year; the only
-   statement whose work grows with contributions times tags;
-4. `write_funding_table`: DELETE the team's rows, INSERT the per-agency and
+3. `stage_sums`: one GROUP BY over the two, per team, key, agency and year; the
+   only statement whose work grows with contributions times tags;
+4. `write_funding_table`: DELETE the teams' rows, INSERT the per-agency and
    all-agency rows of one table from the sums.
 
 Indicator progress is aggregated in SQL down to one row per indicator, reporter,
 year and period ("cells"); combining those few cells into a value to date needs
 per-indicator rules, so that last step is Python.
 
-The functions here do not manage transactions or job bookkeeping: the callers in
-`reporting.services` run them inside the transaction that claims the team's
-rollup requests, so a crash anywhere rolls every table back together.
+`recompute_steps()` lists what a recompute does, in order; a job and a full
+rebuild run the same list. The functions here do not manage transactions or job
+bookkeeping: the callers in `reporting.services` run them inside the
+transaction that locks the teams and claims their rollup requests, so a crash
+anywhere rolls every table back together.
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ from frameworks.models import (
     SdgTarget,
     WorkflowStatus,
 )
+from reporting import coherence
 from reporting.models import (
     Basis,
     FundingRollup,
@@ -89,12 +98,48 @@ def _m2m(name: str) -> tuple[str, str, str]:
     )
 
 
+# --- which teams ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Teams:
+    """The country teams one recompute covers: one for a job, a batch for a
+    full rebuild. Statements filter with `condition` and pass `params`."""
+
+    ids: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if not self.ids:
+            raise ValueError("A recompute needs at least one team.")
+
+    @classmethod
+    def of(cls, team_ids: Iterable[int]) -> Teams:
+        return cls(tuple(sorted(set(team_ids))))
+
+    def condition(self, column: str) -> str:
+        """`column` is one of the teams: one placeholder, or one per team on a
+        database without arrays."""
+        if len(self.ids) == 1:
+            return f"{column} = %s"
+        if connection.vendor == "postgresql":
+            return f"{column} = ANY(%s)"
+        return f"{column} IN ({', '.join(['%s'] * len(self.ids))})"
+
+    @property
+    def params(self) -> list[Any]:
+        """The values of one `condition`."""
+        if len(self.ids) > 1 and connection.vendor == "postgresql":
+            return [list(self.ids)]
+        return list(self.ids)
+
+
 # --- staging ----------------------------------------------------------------------
 
 FIGURES_TABLE = "rollup_figures"
 KEYS_TABLE = "rollup_keys"
 SUMS_TABLE = "rollup_sums"
-_SCRATCH = (SUMS_TABLE, KEYS_TABLE, FIGURES_TABLE)
+CHANGES_TABLE = "rollup_changes"
+_SCRATCH = (CHANGES_TABLE, SUMS_TABLE, KEYS_TABLE, FIGURES_TABLE)
 
 # Rollup keys an activity falls under, by kind (small integers group fastest);
 # every kind lands in one table.
@@ -143,8 +188,8 @@ def drop_scratch(cursor: Any) -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def stage_figures(cursor: Any, team_id: int) -> None:
-    """One row per counted contribution of the team, both bases side by side.
+def stage_figures(cursor: Any, teams: Teams) -> None:
+    """One row per counted contribution of the teams, both bases side by side.
 
     `v_*` hold the validated revision (v_n = 0 when there is none), `s_*` the
     figures including submitted; every staged contribution counts in that basis,
@@ -173,7 +218,8 @@ def stage_figures(cursor: Any, team_id: int) -> None:
             CASE WHEN x.agency_id = MIN(x.agency_id) OVER ({counted})
             THEN 1 ELSE 0 END AS s_first
         FROM (
-            SELECT c.activity_id AS activity_id, c.agency_id AS agency_id,
+            SELECT c.country_team_id AS country_team_id,
+                c.activity_id AS activity_id, c.agency_id AS agency_id,
                 c.year AS year, CASE WHEN v.id IS NULL THEN 0 ELSE 1 END AS v_n,
                 {cents("v.required")} AS v_required,
                 {cents("v.available")} AS v_available,
@@ -188,17 +234,18 @@ def stage_figures(cursor: Any, team_id: int) -> None:
                 ON v.id = c.validated_revision_id
             LEFT JOIN {_table(ContributionRevision)} cur
                 ON cur.id = c.current_revision_id
-            WHERE c.country_team_id = %s
+            WHERE {teams.condition("c.country_team_id")}
                 AND (c.validated_revision_id IS NOT NULL OR {current})
         ) x
         """,
-        [*(_CURRENT_COUNTS * 5), team_id, *_CURRENT_COUNTS],
+        [*(_CURRENT_COUNTS * 5), *teams.params, *_CURRENT_COUNTS],
     )
 
 
-def stage_keys(cursor: Any, team_id: int) -> None:
-    """Every (activity, kind, key) of the team: its outputs, outcomes, framework,
-    SDG targets and goals, common-chapter areas and joint programme.
+def stage_keys(cursor: Any, teams: Teams) -> None:
+    """Every (team, activity, kind, key) of the teams: the activity's outputs,
+    outcomes, framework, SDG targets and goals, common-chapter areas and joint
+    programme.
 
     Outcomes and goals are distinct per activity: an activity on two outputs of
     one outcome, or on two targets of one goal, is under that key once. Outputs
@@ -209,51 +256,59 @@ def stage_keys(cursor: Any, team_id: int) -> None:
     targets, target_activity, target_target = _m2m("sdg_targets")
     areas, area_activity, area_area = _m2m("common_chapter_areas")
     activity, output = _table(JointActivity), _table(Output)
-    team = "a.country_team_id = %s"
+    team = teams.condition("a.country_team_id")
     _create_scratch(
         cursor,
         KEYS_TABLE,
         f"""
-        SELECT a.id AS activity_id, a.framework_id AS framework_id,
-            {FRAMEWORK} AS kind, a.framework_id AS key_id
+        SELECT a.country_team_id AS country_team_id, a.id AS activity_id,
+            a.framework_id AS framework_id, {FRAMEWORK} AS kind,
+            a.framework_id AS key_id
         FROM {activity} a WHERE {team}
         UNION ALL
-        SELECT l.{link_activity}, 0, {OUTPUT}, l.{link_output}
+        SELECT a.country_team_id, l.{link_activity}, 0, {OUTPUT}, l.{link_output}
         FROM {links} l JOIN {activity} a ON a.id = l.{link_activity} WHERE {team}
         UNION ALL
-        SELECT DISTINCT l.{link_activity}, 0, {OUTCOME}, o.outcome_id
+        SELECT DISTINCT a.country_team_id, l.{link_activity}, 0, {OUTCOME},
+            o.outcome_id
         FROM {links} l JOIN {activity} a ON a.id = l.{link_activity}
         JOIN {output} o ON o.id = l.{link_output} WHERE {team}
         UNION ALL
-        SELECT t.{target_activity}, a.framework_id, {SDG_TARGET}, t.{target_target}
+        SELECT a.country_team_id, t.{target_activity}, a.framework_id, {SDG_TARGET},
+            t.{target_target}
         FROM {targets} t JOIN {activity} a ON a.id = t.{target_activity}
         WHERE {team}
         UNION ALL
-        SELECT DISTINCT t.{target_activity}, a.framework_id, {SDG_GOAL}, st.goal_id
+        SELECT DISTINCT a.country_team_id, t.{target_activity}, a.framework_id,
+            {SDG_GOAL}, st.goal_id
         FROM {targets} t JOIN {activity} a ON a.id = t.{target_activity}
         JOIN {_table(SdgTarget)} st ON st.id = t.{target_target} WHERE {team}
         UNION ALL
-        SELECT t.{area_activity}, a.framework_id, {AREA}, t.{area_area}
+        SELECT a.country_team_id, t.{area_activity}, a.framework_id, {AREA},
+            t.{area_area}
         FROM {areas} t JOIN {activity} a ON a.id = t.{area_activity} WHERE {team}
         UNION ALL
-        SELECT a.id, a.framework_id, {PROGRAMME}, a.joint_programme_id
+        SELECT a.country_team_id, a.id, a.framework_id, {PROGRAMME},
+            a.joint_programme_id
         FROM {activity} a WHERE {team} AND a.joint_programme_id IS NOT NULL
         """,
-        [team_id] * 7,
+        teams.params * 7,
     )
 
 
 def stage_sums(cursor: Any) -> None:
-    """Per key, agency and year: the sums every funding table is made of.
+    """Per team, key, agency and year: the sums every funding table is made of.
 
     This is the one pass that fans contributions out to their keys; everything
-    after it reads a table the size of the rollups themselves.
+    after it reads a table the size of the rollups themselves. A contribution
+    meets only keys of its own team, as in a job for that team alone.
     """
     _create_scratch(
         cursor,
         SUMS_TABLE,
         f"""
-        SELECT k.kind AS kind, k.key_id AS key_id, k.framework_id AS framework_id,
+        SELECT f.country_team_id AS country_team_id, k.kind AS kind,
+            k.key_id AS key_id, k.framework_id AS framework_id,
             f.agency_id AS agency_id, f.year AS year,
             SUM(f.v_n) AS v_n, SUM(f.v_required) AS v_required,
             SUM(f.v_available) AS v_available, SUM(f.v_spent) AS v_spent,
@@ -261,11 +316,20 @@ def stage_sums(cursor: Any) -> None:
             COUNT(*) AS s_n, SUM(f.s_required) AS s_required,
             SUM(f.s_available) AS s_available, SUM(f.s_spent) AS s_spent,
             SUM(f.s_first) AS s_first
-        FROM {FIGURES_TABLE} f JOIN {KEYS_TABLE} k ON k.activity_id = f.activity_id
-        GROUP BY k.kind, k.key_id, k.framework_id, f.agency_id, f.year
+        FROM {FIGURES_TABLE} f JOIN {KEYS_TABLE} k
+            ON k.activity_id = f.activity_id
+            AND k.country_team_id = f.country_team_id
+        GROUP BY f.country_team_id, k.kind, k.key_id, k.framework_id, f.agency_id,
+            f.year
         """,
         [],
     )
+
+
+def stage_keys_and_sums(cursor: Any, teams: Teams) -> None:
+    """Stage the teams' keys and the sums over them and the staged figures."""
+    stage_keys(cursor, teams)
+    stage_sums(cursor)
 
 
 # --- funding rollups --------------------------------------------------------------
@@ -366,8 +430,9 @@ def funding_tables() -> tuple[FundingTable, ...]:
     )
 
 
-def _funding_select(table: FundingTable, team_id: int) -> tuple[str, list[Any]]:
-    """The table's rows for the team: per agency, then all agencies together.
+def _funding_select(table: FundingTable) -> str:
+    """The table's rows for the staged teams: per agency, then all agencies
+    together.
 
     A contribution is one agency's share of one activity in one year, so per
     agency the contribution count is also the activity count. Across agencies,
@@ -389,7 +454,7 @@ def _funding_select(table: FundingTable, team_id: int) -> tuple[str, list[Any]]:
 
     # Every branch names its columns: the rows may become a table of their own.
     def branch(prefix: str, basis: str, *, per_agency: bool) -> str:
-        head = f"SELECT %s AS country_team_id, {keys}"
+        head = f"SELECT s.country_team_id AS country_team_id, {keys}"
         where = f"s.kind IN ({kinds}) AND s.{prefix}_n > 0"
         if per_agency:
             return f"""
@@ -404,33 +469,70 @@ def _funding_select(table: FundingTable, team_id: int) -> tuple[str, list[Any]]:
                 {money(prefix, "SUM")}, SUM(s.{prefix}_n) AS contribution_count,
                 SUM(s.{prefix}_first) AS activity_count, COUNT(*) AS agency_count
             FROM {SUMS_TABLE} s {table.join} WHERE {where}
-            GROUP BY {", ".join(table.group)}, s.year
+            GROUP BY s.country_team_id, {", ".join(table.group)}, s.year
         """
 
-    select = " UNION ALL ".join(
+    return " UNION ALL ".join(
         branch(prefix, basis, per_agency=per_agency)
         for per_agency in (True, False)
         for prefix, basis in (("v", Basis.VALIDATED), ("s", Basis.SUBMITTED))
     )
-    return select, [team_id] * 4
 
 
-def write_funding_table(cursor: Any, table: FundingTable, team_id: int) -> int:
-    """Replace the team's rows of one table from the staged sums; return how
-    many were written."""
-    cursor.execute(
-        f"DELETE FROM {_table(table.model)} WHERE country_team_id = %s", [team_id]
+def write_funding_table(cursor: Any, table: FundingTable, teams: Teams) -> int:
+    """Bring the teams' rows of one table in line with the staged sums; return
+    how many rows were deleted, changed or added.
+
+    One pass pairs the stored rows with the new ones by key (a FULL JOIN:
+    PostgreSQL, SQLite 3.39+) and keeps only the differences; a changed row is
+    then deleted and added again. An unchanged row costs a comparison, not a
+    delete and an insert with their index entries: a job after one change
+    writes a handful of rows, a full rebuild over current rollups next to none.
+    """
+    target = _table(table.model)
+    key = (*table.key_columns, "year", "basis")
+    same_key = " AND ".join(
+        [
+            "o.country_team_id = n.country_team_id",
+            *(f"o.{column} = n.{column}" for column in key),
+            "COALESCE(o.agency_id, 0) = COALESCE(n.agency_id, 0)",
+        ]
     )
-    select, params = _funding_select(table, team_id)
-    columns = ", ".join(table.columns)
-    cursor.execute(f"INSERT INTO {_table(table.model)} ({columns}) {select}", params)
-    return cursor.rowcount
+    stored_values = ", ".join(f"o.{value}" for value in FUNDING_VALUES)
+    new_values = ", ".join(f"n.{value}" for value in FUNDING_VALUES)
+    _create_scratch(
+        cursor,
+        CHANGES_TABLE,
+        f"""
+        SELECT o.id AS stale_id, n.*
+        FROM ({_funding_select(table)}) n
+        FULL JOIN (
+            SELECT * FROM {target} WHERE {teams.condition("country_team_id")}
+        ) o ON {same_key}
+        WHERE o.id IS NULL OR n.country_team_id IS NULL
+            OR ({stored_values}) <> ({new_values})
+        """,
+        teams.params,
+    )
+    # Each row there is one row deleted, changed or added.
+    cursor.execute(f"SELECT COUNT(*) FROM {CHANGES_TABLE}")
+    changes = cursor.fetchone()[0]
+    if changes:
+        cursor.execute(
+            f"DELETE FROM {target} WHERE id IN "
+            f"(SELECT stale_id FROM {CHANGES_TABLE} WHERE stale_id IS NOT NULL)"
+        )
+        columns = ", ".join(table.columns)
+        cursor.execute(
+            f"INSERT INTO {target} ({columns}) SELECT {columns} "
+            f"FROM {CHANGES_TABLE} WHERE country_team_id IS NOT NULL"
+        )
+    return changes
 
 
-def read_funding_table(cursor: Any, table: FundingTable, team_id: int) -> list[dict]:
-    """The rows `write_funding_table` would write, without writing them."""
-    select, params = _funding_select(table, team_id)
-    cursor.execute(select, params)
+def read_funding_table(cursor: Any, table: FundingTable) -> list[dict]:
+    """The rows `write_funding_table` would write, without their team."""
+    cursor.execute(_funding_select(table))
     columns = table.columns[1:]
     return [dict(zip(columns, row[1:], strict=True)) for row in cursor.fetchall()]
 
@@ -513,29 +615,47 @@ def period_end_month(label: str) -> int:
     return _MONTHS.get(text[:3], 12)
 
 
-def _team_indicators(*, latest_only: bool = False) -> str:
-    """Ids of the team's indicators (one `%s`: the team); with `latest_only`,
-    those whose parallel values take the most recent (across agencies: latest)."""
-    latest = f" AND i.across_agencies = '{Aggregation.LATEST}'" if latest_only else ""
-    return f"""
+def _latest_only(latest_only: bool) -> str:
+    return f" AND i.across_agencies = '{Aggregation.LATEST}'" if latest_only else ""
+
+
+def _team_indicators(teams: Teams, *, latest_only: bool = False) -> tuple[str, list]:
+    """Ids of the teams' indicators; with `latest_only`, those whose parallel
+    values take the most recent (across agencies: latest)."""
+    sql = f"""
         SELECT i.id FROM {_table(Indicator)} i
         JOIN {_table(CooperationFramework)} fw ON fw.id = i.framework_id
-        WHERE fw.country_team_id = %s{latest}
+        WHERE {teams.condition("fw.country_team_id")}{_latest_only(latest_only)}
     """
+    return sql, teams.params
 
 
-def _source_rows(team_id: int, *, latest_only: bool = False) -> tuple[str, list]:
-    """Every counted value of the team's indicators, once per basis.
+def _source_rows(teams: Teams, *, latest_only: bool = False) -> tuple[str, list]:
+    """Every counted value of the teams' indicators, once per basis.
 
     Measurements count when validated, or (including submitted) when submitted
     or validated without a submitted replacement waiting; a superseded or draft
     one never counts. Result values count with their contribution's revision
-    for the basis; they are reached through the team's indicators, which keeps
-    the lookup proportional to the team, not to the whole table.
+    for the basis. A value counts for the team of its indicator's framework when
+    it was recorded in that team (as a job for that team alone sees it); result
+    values are reached through the teams' indicators, which keeps the lookup
+    proportional to the teams, not to the whole table.
     """
     measurement, result = _table(IndicatorMeasurement), _table(ResultValue)
     validated, submitted = WorkflowStatus.VALIDATED, WorkflowStatus.SUBMITTED
-    indicators = _team_indicators(latest_only=latest_only)
+
+    def of_the_team(alias: str, team_column: str) -> str:
+        return f"""
+            JOIN {_table(Indicator)} i ON i.id = {alias}.indicator_id
+            JOIN {_table(CooperationFramework)} fw ON fw.id = i.framework_id
+                AND fw.country_team_id = {team_column}{_latest_only(latest_only)}
+        """
+
+    measured = f"""
+        FROM {measurement} m {of_the_team("m", "m.country_team_id")}
+        WHERE {teams.condition("m.country_team_id")}
+    """
+    reported = of_the_team("rv", "f.country_team_id")
     columns = "m.value, m.numerator, m.denominator, m.updated_at, 1, m.id"
     sql = f"""
         SELECT '{Basis.VALIDATED}' AS basis, m.indicator_id AS indicator_id,
@@ -543,14 +663,11 @@ def _source_rows(team_id: int, *, latest_only: bool = False) -> tuple[str, list]
             m.period_label AS period, m.value AS value, m.numerator AS numerator,
             m.denominator AS denominator, m.updated_at AS recorded_at,
             1 AS source, m.id AS row_id
-        FROM {measurement} m
-        WHERE m.country_team_id = %s AND m.status = '{validated}'
-            AND m.indicator_id IN ({indicators})
+        {measured} AND m.status = '{validated}'
         UNION ALL
         SELECT '{Basis.SUBMITTED}', m.indicator_id, COALESCE(m.agency_id, 0), m.year,
             m.period_label, {columns}
-        FROM {measurement} m
-        WHERE m.country_team_id = %s AND m.indicator_id IN ({indicators})
+        {measured}
             AND (m.status = '{submitted}' OR (m.status = '{validated}' AND NOT EXISTS (
                 SELECT 1 FROM {measurement} r
                 WHERE r.supersedes_id = m.id AND r.status = '{submitted}')))
@@ -558,19 +675,19 @@ def _source_rows(team_id: int, *, latest_only: bool = False) -> tuple[str, list]
         SELECT '{Basis.VALIDATED}', rv.indicator_id, f.agency_id, f.year, '',
             rv.value, rv.numerator, rv.denominator, f.v_at, 0, rv.id
         FROM {FIGURES_TABLE} f JOIN {result} rv ON rv.revision_id = f.v_revision_id
-        WHERE rv.indicator_id IN ({indicators})
+        {reported} WHERE {teams.condition("fw.country_team_id")}
         UNION ALL
         SELECT '{Basis.SUBMITTED}', rv.indicator_id, f.agency_id, f.year, '',
             rv.value, rv.numerator, rv.denominator, f.s_at, 0, rv.id
         FROM {FIGURES_TABLE} f JOIN {result} rv ON rv.revision_id = f.s_revision_id
-        WHERE rv.indicator_id IN ({indicators})
+        {reported} WHERE {teams.condition("fw.country_team_id")}
     """
-    return sql, [team_id] * 6
+    return sql, teams.params * 4
 
 
-def read_cells(cursor: Any, team_id: int) -> dict[tuple[str, int], list[Cell]]:
-    """The team's indicator values aggregated per (basis, indicator) into cells."""
-    source, params = _source_rows(team_id)
+def read_cells(cursor: Any, teams: Teams) -> dict[tuple[str, int], list[Cell]]:
+    """The teams' indicator values aggregated per (basis, indicator) into cells."""
+    source, params = _source_rows(teams)
     both = "s.numerator IS NOT NULL AND s.denominator IS NOT NULL"
     cursor.execute(
         f"""
@@ -602,12 +719,12 @@ def read_cells(cursor: Any, team_id: int) -> dict[tuple[str, int], list[Cell]]:
                 recorded_at=at,
             )
         )
-    _read_latest_in_cells(cursor, team_id, cells)
+    _read_latest_in_cells(cursor, teams, cells)
     return cells
 
 
 def _read_latest_in_cells(
-    cursor: Any, team_id: int, cells: dict[tuple[str, int], list[Cell]]
+    cursor: Any, teams: Teams, cells: dict[tuple[str, int], list[Cell]]
 ) -> None:
     """Give cells of indicators whose parallel values take the latest (across
     agencies: latest) that value: the most recent row with a value (with a
@@ -617,7 +734,7 @@ def _read_latest_in_cells(
     are the rows of those indicators sorted in a window, ties in time going to
     measurements, then to the later row.
     """
-    cursor.execute(_team_indicators(latest_only=True), [team_id])
+    cursor.execute(*_team_indicators(teams, latest_only=True))
     latest_ids = {row[0] for row in cursor.fetchall()}
     several = False
     for (_basis, indicator_id), indicator_cells in cells.items():
@@ -631,7 +748,7 @@ def _read_latest_in_cells(
                 cell.latest_denominator = cell.denominator
     if not several:
         return
-    source, params = _source_rows(team_id, latest_only=True)
+    source, params = _source_rows(teams, latest_only=True)
     counted = f"""
         CASE WHEN i.unit = '{IndicatorUnit.PERCENTAGE}'
         THEN s.numerator IS NOT NULL AND s.denominator IS NOT NULL
@@ -937,14 +1054,15 @@ def _quantize(value: Decimal | None, step: Decimal) -> Decimal | None:
     return None if value is None else value.quantize(step)
 
 
-def compute_progress(cursor: Any, team_id: int) -> Iterator[dict[str, Any]]:
-    """Progress rows of every indicator of the team, for each framework year and
+def compute_progress(cursor: Any, teams: Teams) -> Iterator[dict[str, Any]]:
+    """Progress rows of every indicator of the teams, for each framework year and
     each year with values, in both bases."""
-    cells = read_cells(cursor, team_id)
+    cells = read_cells(cursor, teams)
     indicators = Indicator.objects.filter(
-        framework__country_team_id=team_id
+        framework__country_team_id__in=teams.ids
     ).select_related("framework")
     for indicator in indicators:
+        team_id = indicator.framework.country_team_id
         prepared = {
             basis: IndicatorCells.of(indicator, cells.get((basis, indicator.pk), ()))
             for basis in Basis
@@ -954,7 +1072,8 @@ def compute_progress(cursor: Any, team_id: int) -> Iterator[dict[str, Any]]:
         )
         for basis, found in prepared.items():
             for year, (reading, within) in found.values(years).items():
-                yield progress_row(indicator, basis, year, reading, within)
+                row = progress_row(indicator, basis, year, reading, within)
+                yield {"country_team_id": team_id, **row}
 
 
 PROGRESS_KEY = ("indicator_id", "year", "basis")
@@ -973,33 +1092,35 @@ PROGRESS_VALUES = (
 )
 
 
-def write_progress(cursor: Any, team_id: int) -> int:
-    """Bring the team's progress rows in line with a recomputation; return how
+def write_progress(cursor: Any, teams: Teams) -> int:
+    """Bring the teams' progress rows in line with a recomputation; return how
     many were deleted, changed or added (only those are written)."""
+    key = ("country_team_id", *PROGRESS_KEY)
     computed = {
-        tuple(row[name] for name in PROGRESS_KEY): row
-        for row in compute_progress(cursor, team_id)
+        tuple(row[name] for name in key): row for row in compute_progress(cursor, teams)
     }
     stored = {
-        tuple(found[1:4]): (found[0], found[4:])
+        tuple(found[1 : len(key) + 1]): (found[0], found[len(key) + 1 :])
         for found in IndicatorProgress.objects.filter(
-            country_team_id=team_id
-        ).values_list("pk", *PROGRESS_KEY, *PROGRESS_VALUES)
+            country_team_id__in=teams.ids
+        ).values_list("pk", *key, *PROGRESS_VALUES)
     }
     # A changed row is deleted and added again: few rows change in a job, and
     # this keeps the write to two set-based statements.
     stale = [
         pk
-        for key, (pk, values) in stored.items()
-        if key not in computed
-        or values != tuple(computed[key][name] for name in PROGRESS_VALUES)
+        for row_key, (pk, values) in stored.items()
+        if row_key not in computed
+        or values != tuple(computed[row_key][name] for name in PROGRESS_VALUES)
     ]
     stale_pks = set(stale)
-    stale_keys = {key for key, (pk, _values) in stored.items() if pk in stale_pks}
+    stale_keys = {
+        row_key for row_key, (pk, _values) in stored.items() if pk in stale_pks
+    }
     fresh = [
-        IndicatorProgress(country_team_id=team_id, **row)
-        for key, row in computed.items()
-        if key not in stored or key in stale_keys
+        IndicatorProgress(**row)
+        for row_key, row in computed.items()
+        if row_key not in stored or row_key in stale_keys
     ]
     for start in range(0, len(stale), 500):
         IndicatorProgress.objects.filter(pk__in=stale[start : start + 500]).delete()
@@ -1007,39 +1128,74 @@ def write_progress(cursor: Any, team_id: int) -> int:
     return len(stale) + len(computed.keys() - stored.keys())
 
 
-# --- the whole team ---------------------------------------------------------------
-
-STEPS = 7
+# --- the recompute ----------------------------------------------------------------
 
 
-def recompute_team(team_id: int, progress: Progress | None = None) -> dict[str, int]:
-    """Recompute every rollup row of one team; return rows written per table.
+@dataclass(frozen=True)
+class Step:
+    """One step of a recompute, run over a cursor and the teams; it returns the
+    rows it wrote per table (nothing when it only stages rows for later steps)."""
+
+    label: str
+    run: Callable[[Any, Teams], dict[str, int] | None]
+
+
+def recompute_steps() -> tuple[Step, ...]:
+    """What a recompute does, in order; a job and a full rebuild run this list.
+
+    Later steps may read what earlier ones staged: the funding tables read the
+    sums, indicator progress reads the staged contributions.
+    """
+
+    def writes(table: FundingTable) -> Step:
+        return Step(
+            table.label,
+            lambda cursor, teams: {
+                table.label: write_funding_table(cursor, table, teams)
+            },
+        )
+
+    return (
+        Step("contributions", stage_figures),
+        Step("keys and sums", stage_keys_and_sums),
+        *(writes(table) for table in funding_tables()),
+        Step(
+            IndicatorProgress.__name__,
+            lambda cursor, teams: {
+                IndicatorProgress.__name__: write_progress(cursor, teams)
+            },
+        ),
+        Step(
+            "coherence",
+            lambda cursor, teams: coherence.recompute_coherence(teams.ids),
+        ),
+    )
+
+
+def recompute_teams(teams: Teams, progress: Progress | None = None) -> dict[str, int]:
+    """Recompute every rollup row of the teams; return rows written per table.
 
     Runs inside the caller's transaction: the scratch tables live and die with
-    it, and readers see the old rows or the new ones, never a mix.
+    it, and readers see the old rows or the new ones, never a mix. `progress`
+    hears (steps done, steps) after each step.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("Recompute rollups inside a transaction.")
+    steps = recompute_steps()
     written: dict[str, int] = {}
     with connection.cursor() as cursor:
         _prepare_session(cursor)
-        stage_figures(cursor, team_id)
-        _report(progress, 1)
-        stage_keys(cursor, team_id)
-        stage_sums(cursor)
-        _report(progress, 2)
-        for done, table in enumerate(funding_tables(), start=3):
-            written[table.label] = write_funding_table(cursor, table, team_id)
-            _report(progress, done)
-        written[IndicatorProgress.__name__] = write_progress(cursor, team_id)
-        _report(progress, STEPS)
+        for done, step in enumerate(steps, start=1):
+            written.update(step.run(cursor, teams) or {})
+            if progress is not None:
+                progress(done, len(steps))
         drop_scratch(cursor)
     return written
 
 
-def _report(progress: Progress | None, done: int) -> None:
-    if progress is not None:
-        progress(done, STEPS)
+def recompute_team(team_id: int, progress: Progress | None = None) -> dict[str, int]:
+    """Recompute every rollup row of one team (see `recompute_teams`)."""
+    return recompute_teams(Teams.of([team_id]), progress)
 
 
 # --- audit ------------------------------------------------------------------------
@@ -1101,16 +1257,16 @@ def audit_team(team_id: int) -> list[Difference]:
     Runs the same SELECTs as a rebuild without writing; call inside a
     transaction (the scratch tables are temporary).
     """
+    teams = Teams.of([team_id])
     differences: list[Difference] = []
     with connection.cursor() as cursor:
         _prepare_session(cursor)
-        stage_figures(cursor, team_id)
-        stage_keys(cursor, team_id)
-        stage_sums(cursor)
+        stage_figures(cursor, teams)
+        stage_keys_and_sums(cursor, teams)
         for table in funding_tables():
             columns = [*table.row_key, *FUNDING_VALUES]
             expected = _keyed(
-                table.model, table.row_key, read_funding_table(cursor, table, team_id)
+                table.model, table.row_key, read_funding_table(cursor, table)
             )
             stored = _keyed(
                 table.model,
@@ -1118,10 +1274,12 @@ def audit_team(team_id: int) -> list[Difference]:
                 table.model.objects.filter(country_team_id=team_id).values(*columns),
             )
             differences += _compare(table.label, table.row_key, stored, expected)
-        expected = _keyed(
-            IndicatorProgress, PROGRESS_KEY, compute_progress(cursor, team_id)
-        )
+        computed = [
+            {name: value for name, value in row.items() if name != "country_team_id"}
+            for row in compute_progress(cursor, teams)
+        ]
         drop_scratch(cursor)
+    expected = _keyed(IndicatorProgress, PROGRESS_KEY, computed)
     stored = _keyed(
         IndicatorProgress,
         PROGRESS_KEY,

@@ -8,12 +8,18 @@ the team, deletes what it claimed and stamps `computed_at`, all in one
 transaction. A request that arrives while a job runs is not claimed by it and
 gets a run of its own; a job that dies rolls back and leaves its requests for the
 next run or the sweep.
+
+A full rebuild (`rebuild_all_rollups`) follows the same protocol for a batch of
+teams at a time: it locks the batch's state rows in team order (so two rebuilds
+never deadlock, and a team's job waits for the batch or the batch for the job),
+claims their requests, recomputes them with one set of statements and stamps
+them all, in one transaction per batch.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -21,12 +27,13 @@ from functools import partial
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from coordination.models import CountryTeam
+from coordination.models import CountryTeam, TeamAgency
 from frameworks.models import (
+    Contribution,
     CooperationFramework,
     FrameworkStatus,
     JointProgrammeParticipant,
@@ -47,36 +54,93 @@ WAKE_UP_RETRY_POLICY = {
     "interval_max": 0.2,
 }
 REBUILD_PROGRESS_TIMEOUT = 60 * 60
+# A full rebuild takes teams in batches of about this many contributions: few
+# enough that a batch's sorts and hashes stay in memory and a team's job never
+# waits long behind it, many enough that the fixed cost of a recompute (some
+# thirty statements) is paid a few times, not once per team.
+REBUILD_BATCH_CONTRIBUTIONS = 200_000
+
+
+def refresh_team_snapshot(*, team_id: int) -> TeamSnapshot:
+    """Recompute a team's headline figures from source rows (idempotent)."""
+    snapshots = refresh_team_snapshots(team_ids=[team_id])
+    if not snapshots:
+        raise CountryTeam.DoesNotExist(f"No country team with id {team_id}.")
+    return snapshots[0]
 
 
 @transaction.atomic
-def refresh_team_snapshot(*, team_id: int) -> TeamSnapshot:
-    """Recompute a team's headline figures from source rows (idempotent)."""
-    team = CountryTeam.objects.select_for_update().get(pk=team_id)
-    framework_counts = CooperationFramework.objects.filter(
-        country_team=team, status=FrameworkStatus.ACTIVE
-    ).aggregate(
-        outcomes=Count("outcomes", distinct=True),
-        outputs=Count("outputs", distinct=True),
-        indicators=Count("indicators", distinct=True),
+def refresh_team_snapshots(*, team_ids: Sequence[int]) -> list[TeamSnapshot]:
+    """Recompute the headline figures of several teams from source rows, a
+    fixed number of queries whatever their number (idempotent)."""
+    ids = list(
+        CountryTeam.objects.filter(pk__in=team_ids)
+        .order_by("pk")
+        .select_for_update()
+        .values_list("pk", flat=True)
     )
-    budget = JointProgrammeParticipant.objects.filter(
-        programme__country_team=team
-    ).aggregate(total=Sum("budget_share"), programmes=Count("programme", distinct=True))
-    agency_count = team.team_agencies.filter(~Q(agency=None)).count()
-    snapshot, _ = TeamSnapshot.objects.update_or_create(
-        country_team=team,
-        defaults={
-            "outcome_count": framework_counts["outcomes"] or 0,
-            "output_count": framework_counts["outputs"] or 0,
-            "indicator_count": framework_counts["indicators"] or 0,
-            "programme_count": budget["programmes"] or 0,
-            "programme_budget": budget["total"] or Decimal("0"),
-            "agency_count": agency_count,
-            "computed_at": timezone.now(),
-        },
+    frameworks = {
+        row["country_team_id"]: row
+        for row in CooperationFramework.objects.filter(
+            country_team_id__in=ids, status=FrameworkStatus.ACTIVE
+        )
+        .values("country_team_id")
+        .annotate(
+            outcomes=Count("outcomes", distinct=True),
+            outputs=Count("outputs", distinct=True),
+            indicators=Count("indicators", distinct=True),
+        )
+        .order_by()
+    }
+    budgets = {
+        row["programme__country_team_id"]: row
+        for row in JointProgrammeParticipant.objects.filter(
+            programme__country_team_id__in=ids
+        )
+        .values("programme__country_team_id")
+        .annotate(
+            total=Sum("budget_share"), programmes=Count("programme", distinct=True)
+        )
+        .order_by()
+    }
+    agencies = dict(
+        TeamAgency.objects.filter(country_team_id__in=ids, agency__isnull=False)
+        .values_list("country_team_id")
+        .annotate(count=Count("pk"))
+        .order_by()
     )
-    return snapshot
+    computed_at = timezone.now()
+    snapshots = []
+    for team_id in ids:
+        counts = frameworks.get(team_id, {})
+        budget = budgets.get(team_id, {})
+        snapshots.append(
+            TeamSnapshot(
+                country_team_id=team_id,
+                outcome_count=counts.get("outcomes") or 0,
+                output_count=counts.get("outputs") or 0,
+                indicator_count=counts.get("indicators") or 0,
+                programme_count=budget.get("programmes") or 0,
+                programme_budget=budget.get("total") or Decimal("0"),
+                agency_count=agencies.get(team_id, 0),
+                computed_at=computed_at,
+            )
+        )
+    TeamSnapshot.objects.bulk_create(
+        snapshots,
+        update_conflicts=True,
+        unique_fields=["country_team"],
+        update_fields=[
+            "outcome_count",
+            "output_count",
+            "indicator_count",
+            "programme_count",
+            "programme_budget",
+            "agency_count",
+            "computed_at",
+        ],
+    )
+    return list(TeamSnapshot.objects.filter(country_team_id__in=ids).order_by("pk"))
 
 
 # --- requests ---------------------------------------------------------------------
@@ -170,24 +234,17 @@ def _run(
         state = _lock_state(team_id, wait=wait)
         if state is None:
             return RollupRun(team_id=team_id, busy=True)
-        claimed = list(
-            RollupRequest.objects.filter(country_team_id=team_id)
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)
-        )
+        claimed = _claim_requests([team_id])
         if not claimed and not force:
             return RollupRun(team_id=team_id)
         rows = rollups.recompute_team(team_id, progress=progress)
-        refresh_team_snapshot(team_id=team_id)
-        RollupRequest.objects.filter(pk__in=claimed).delete()
-        state.computed_at = timezone.now()
-        state.save(update_fields=["computed_at"])
+        computed_at = _finish([team_id], claimed)
     return RollupRun(
         team_id=team_id,
         claimed=len(claimed),
         recomputed=True,
         rows=rows,
-        computed_at=state.computed_at,
+        computed_at=computed_at,
     )
 
 
@@ -197,6 +254,40 @@ def _lock_state(team_id: int, *, wait: bool) -> RollupState | None:
     if wait:
         return states.select_for_update().get()
     return states.select_for_update(skip_locked=True).first()
+
+
+def _lock_states(team_ids: Sequence[int]) -> None:
+    """Lock the teams' state rows, waiting for their jobs, in team order."""
+    RollupState.objects.bulk_create(
+        [RollupState(country_team_id=team_id) for team_id in team_ids],
+        ignore_conflicts=True,
+    )
+    list(
+        RollupState.objects.filter(country_team_id__in=team_ids)
+        .order_by("country_team_id")
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
+
+
+def _claim_requests(team_ids: Sequence[int]) -> list[int]:
+    """The teams' waiting requests, locked; those another job holds are its own."""
+    return list(
+        RollupRequest.objects.filter(country_team_id__in=team_ids)
+        .select_for_update(skip_locked=True)
+        .values_list("pk", flat=True)
+    )
+
+
+def _finish(team_ids: Sequence[int], claimed: Sequence[int]) -> datetime:
+    """After a recompute: snapshots, claimed requests consumed, teams stamped."""
+    refresh_team_snapshots(team_ids=team_ids)
+    RollupRequest.objects.filter(pk__in=claimed).delete()
+    computed_at = timezone.now()
+    RollupState.objects.filter(country_team_id__in=team_ids).update(
+        computed_at=computed_at
+    )
+    return computed_at
 
 
 def sweep_rollup_requests() -> list[RollupRun]:
@@ -213,15 +304,73 @@ def sweep_rollup_requests() -> list[RollupRun]:
     return runs
 
 
-def rebuild_all_rollups(
-    *, on_team: Callable[[CountryTeam], Progress | None] | None = None
-) -> list[RollupRun]:
-    """Rebuild every team's rollups, one transaction per team."""
-    runs = []
+@dataclass(frozen=True)
+class RebuildBatch:
+    """What a full rebuild did for one batch of teams."""
+
+    team_ids: tuple[int, ...]
+    claimed: int = 0
+    rows: dict[str, int] = field(default_factory=dict)  # written, per table
+    computed_at: datetime | None = None
+
+
+def plan_rebuild_batches(
+    *, contributions: int = REBUILD_BATCH_CONTRIBUTIONS
+) -> list[list[CountryTeam]]:
+    """Every team in code order, cut into batches of at most `contributions`
+    contributions (a larger team is a batch of its own)."""
+    sizes = dict(
+        Contribution.objects.values_list("country_team_id")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    batches: list[list[CountryTeam]] = []
+    batch: list[CountryTeam] = []
+    size = 0
     for team in CountryTeam.objects.order_by("code"):
-        progress = on_team(team) if on_team else None
-        runs.append(rebuild_team_rollups(team_id=team.pk, progress=progress))
-    return runs
+        team_size = sizes.get(team.pk, 0)
+        if batch and size + team_size > contributions:
+            batches.append(batch)
+            batch, size = [], 0
+        batch.append(team)
+        size += team_size
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+def rebuild_teams_rollups(
+    *, team_ids: Sequence[int], progress: Progress | None = None
+) -> RebuildBatch:
+    """Recompute several teams' rollups in one transaction, with the statements
+    of one team's job run once over all of them; waits for their running jobs."""
+    teams = rollups.Teams.of(team_ids)
+    with transaction.atomic():
+        _lock_states(teams.ids)
+        claimed = _claim_requests(teams.ids)
+        rows = rollups.recompute_teams(teams, progress=progress)
+        computed_at = _finish(teams.ids, claimed)
+    return RebuildBatch(
+        team_ids=teams.ids, claimed=len(claimed), rows=rows, computed_at=computed_at
+    )
+
+
+def rebuild_all_rollups(
+    *,
+    on_batch: Callable[[Sequence[CountryTeam]], Progress | None] | None = None,
+    contributions: int = REBUILD_BATCH_CONTRIBUTIONS,
+) -> list[RebuildBatch]:
+    """Rebuild every team's rollups, one transaction per batch of teams (see
+    `plan_rebuild_batches`); `on_batch` may give each batch a progress callback."""
+    done = []
+    for batch in plan_rebuild_batches(contributions=contributions):
+        progress = on_batch(batch) if on_batch else None
+        done.append(
+            rebuild_teams_rollups(
+                team_ids=[team.pk for team in batch], progress=progress
+            )
+        )
+    return done
 
 
 def audit_team_rollups(*, team_id: int) -> list[rollups.Difference]:
@@ -238,13 +387,16 @@ def rebuild_progress_key(team_id: int) -> str:
     return f"rollup-rebuild:{team_id}"
 
 
-def report_rebuild_progress(team_id: int) -> Progress:
-    """A progress callback that publishes a team's rebuild to the cache."""
+def report_rebuild_progress(*team_ids: int) -> Progress:
+    """A progress callback that publishes the rebuild of one team, or of a
+    batch of teams rebuilt together, to each team's cache key."""
 
     def publish(done: int, total: int) -> None:
-        cache.set(
-            rebuild_progress_key(team_id),
-            {"done": done, "total": total},
+        cache.set_many(
+            {
+                rebuild_progress_key(team_id): {"done": done, "total": total}
+                for team_id in team_ids
+            },
             timeout=REBUILD_PROGRESS_TIMEOUT,
         )
 

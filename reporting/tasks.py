@@ -49,4 +49,8 @@ def rebuild_team_rollups_task(team_id: int) -> None:
 def rebuild_all_rollups_task() -> None:
     from reporting.services import rebuild_all_rollups, report_rebuild_progress
 
-    rebuild_all_rollups(on_team=lambda team: report_rebuild_progress(team.pk))
+    # Each team's page shows the progress of the batch its team is rebuilt in.
+    rebuild_all_rollups(
+        on_batch=lambda teams: report_rebuild_progress(*(team.pk for team in teams))
+    )
+

@@ -26,6 +26,7 @@ from frameworks.selectors import (
     list_frameworks_for_team,
     list_programmes_for_team,
 )
+from reporting.coherence_selectors import get_coherence_summary
 from reporting.exports import (
     TABLES,
     build_charts,
@@ -128,6 +129,11 @@ def dashboard(request: HttpRequest, code: str) -> HttpResponse:
         "can_rebuild": request.user.has_perm(
             "coordination.coordinate_countryteam", team
         ),
+        "coherence": get_coherence_summary(
+            team=team, year=board.year, basis=board.basis
+        )
+        if board.framework
+        else None,
     }
     return render(request, "reporting/dashboard.html", context)
 

@@ -10,6 +10,7 @@ urlpatterns = [
     ),
     path("", include("coordination.api.urls")),
     path("", include("frameworks.api.urls")),
+    path("", include("reporting.coherence_api_urls")),
     # Anything else under /api/, including ids of the wrong shape.
     re_path(r"^", not_found),
 ]

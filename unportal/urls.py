@@ -12,7 +12,9 @@ urlpatterns = [
     path("", include("frameworks.instrument_urls", namespace="instruments")),
     path("", include("reporting.urls")),
     path("", include("reporting.iati_urls")),
+    path("", include("reporting.coherence_urls", namespace="coherence")),
     path("board/", include("reporting.board_urls")),
+    path("board/strategic-plans/", include("reporting.strategic_plan_urls")),
 ]
 
 if settings.DEBUG:

@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from frameworks.api import instruments, views
+from frameworks.api import instruments, strategic_plans, views
 
 router = SimpleRouter()
 router.register("sdg-goals", views.SdgGoalViewSet, basename="sdg-goal")
@@ -41,4 +41,5 @@ router.register(
     basename="operations-strategy",
 )
 
+strategic_plans.register(router)
 urlpatterns = router.urls

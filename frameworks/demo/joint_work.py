@@ -86,13 +86,19 @@ def split(total: Decimal, weights: Sequence[int]) -> list[Decimal]:
 
 
 def breakdown(
-    indicator: Indicator, total: Decimal, regions: Sequence[AdminRegion]
+    indicator: Indicator,
+    total: Decimal,
+    regions: Sequence[AdminRegion],
+    only: Sequence[str] | None = None,
 ) -> dict[str, dict[str, Decimal]]:
-    """A disaggregation by every dimension the indicator defines, adding up to total."""
+    """A disaggregation by every dimension the indicator defines (or those of
+    them in `only`), adding up to total."""
     result: dict[str, dict[str, Decimal]] = {}
     if total != total.to_integral():
         return result
     for dimension in indicator.disaggregations:
+        if only is not None and dimension not in only:
+            continue
         if dimension == "location":
             names = [r.name for r in regions] or ["National"]
             weights = list(range(len(names) + 1, 1, -1))
@@ -182,7 +188,13 @@ def _seed_activity(
 
 
 def _figures(
-    *, activity: JointActivity, agency: Agency, base: Decimal, position: int, reach: int
+    *,
+    activity: JointActivity,
+    agency: Agency,
+    base: Decimal,
+    position: int,
+    reach: int,
+    dimensions: Sequence[str] | None = None,
 ) -> FiguresData:
     step = min(position, len(AVAILABLE_SHARE) - 1)
     required = _money(base * (Decimal("1") + Decimal("0.06") * position))
@@ -194,7 +206,7 @@ def _figures(
         if not output.contributing_agencies.filter(pk=agency.pk).exists():
             continue
         results.extend(
-            _result(indicator, reach=reach, regions=regions)
+            _result(indicator, reach=reach, regions=regions, dimensions=dimensions)
             for indicator in output.indicators.all()
         )
     return FiguresData(
@@ -209,8 +221,14 @@ def _figures(
 
 
 def _result(
-    indicator: Indicator, *, reach: int, regions: Sequence[AdminRegion]
+    indicator: Indicator,
+    *,
+    reach: int,
+    regions: Sequence[AdminRegion],
+    dimensions: Sequence[str] | None = None,
 ) -> ResultData | None:
+    """A value for the indicator; broken down by the indicator's dimensions, or
+    only by those in `dimensions` (an agency that reports fewer breakdowns)."""
     if indicator.unit == IndicatorUnit.PERCENTAGE:
         denominator = Decimal(max(reach, 100))
         numerator = (denominator * Decimal("0.62")).to_integral()
@@ -218,7 +236,7 @@ def _result(
             indicator=indicator,
             numerator=numerator,
             denominator=denominator,
-            disaggregation=breakdown(indicator, numerator, regions),
+            disaggregation=breakdown(indicator, numerator, regions, dimensions),
         )
     if indicator.unit == IndicatorUnit.YES_NO:
         return ResultData(indicator=indicator, value=Decimal("1"))
@@ -227,7 +245,7 @@ def _result(
         return ResultData(
             indicator=indicator,
             value=value,
-            disaggregation=breakdown(indicator, value, regions),
+            disaggregation=breakdown(indicator, value, regions, dimensions),
         )
     return None
 
@@ -237,6 +255,8 @@ def _seed_contributions(
 ) -> None:
     years = list(entry["years"])
     reach = int(entry.get("reach", {}).get(agency.code, 0))
+    # Breakdowns an agency reports, when fewer than its indicators ask for.
+    dimensions = entry.get("breakdowns", {}).get(agency.code)
     latest = entry.get("latest", {}).get(agency.code, WorkflowStatus.VALIDATED)
     revise = entry.get("revise") or {}
     for position, year in enumerate(years):
@@ -251,6 +271,7 @@ def _seed_contributions(
                 base=base,
                 position=position,
                 reach=reach,
+                dimensions=dimensions,
             ),
             external_ref=f"{entry['ref']}-{agency.code}-{year}",
         )

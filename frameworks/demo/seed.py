@@ -26,6 +26,7 @@ from coordination.models import Agency, CountryTeam, Role, User
 from coordination.services import create_country_team, grant_membership
 from frameworks.demo.instruments import seed_instruments
 from frameworks.demo.joint_work import seed_joint_work, seed_measurements, seed_regions
+from frameworks.demo.strategic_plans import seed_strategic_plan_links
 from frameworks.models import (
     CommitmentKind,
     CommitmentStatus,
@@ -449,6 +450,7 @@ TEAM_STEPS: tuple[TeamStep, ...] = (
     seed_joint_work,
     seed_measurements,
     seed_instruments,
+    seed_strategic_plan_links,
 )
 
 

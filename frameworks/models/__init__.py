@@ -64,6 +64,7 @@ from frameworks.models.sdg import (
     SdgTarget,
     text_in_language,
 )
+from frameworks.models.strategic_plans import *  # noqa: F403  (its __all__)
 
 __all__ = [
     "CLOSED_FOLLOW_UP",

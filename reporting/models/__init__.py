@@ -4,6 +4,7 @@ Each module holds one concern; this package re-exports them so that
 `from reporting.models import FundingRollup` keeps working.
 """
 
+from reporting.models import coherence  # noqa: F401 (registers its tables)
 from reporting.models.report_files import ReportFile, ReportKind, ReportStatus
 from reporting.models.rollups import (
     Basis,

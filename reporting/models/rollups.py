@@ -350,7 +350,9 @@ class IndicatorProgress(models.Model):
     )
     expected_percent = models.DecimalField(
         # xgettext:no-python-format
-        _("% of the framework period elapsed"), max_digits=5, decimal_places=2
+        _("% of the framework period elapsed"),
+        max_digits=5,
+        decimal_places=2,
     )
     status = models.CharField(
         _("status"), max_length=10, choices=ProgressStatus.choices

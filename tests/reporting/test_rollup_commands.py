@@ -8,12 +8,14 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
+from reporting import rollups
 from reporting.models import (
     FundingRollup,
     IndicatorProgress,
     RollupRequest,
     RollupState,
     TeamFundingRollup,
+    TeamSnapshot,
 )
 from tests.frameworks.joint_work_factories import JointWorkWorld, build_world
 from tests.reporting.test_rollups import activity, contribution, measure
@@ -39,22 +41,59 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
-def test_rebuild_rollups_rebuilds_every_team_with_a_progress_bar(world):
+def steps() -> int:
+    return len(rollups.recompute_steps())
+
+
+def test_rebuild_rollups_rebuilds_every_team_in_one_batch_with_a_progress_bar(world):
+    RollupRequest.objects.create(country_team=world.other_team, reason="waiting")
+
     output = run("rebuild_rollups")
 
-    assert "NGA [" in output
-    assert "SOM [####################] 7/7" in output
-    assert "Rebuilt the rollups of 2 teams in" in output
+    bar = f"NGA-SOM (2 teams) [####################] {steps()}/{steps()}"
+    assert bar in output
+    assert "NGA-SOM (2 teams) [" in output.split("\r")[1]  # the bar fills up
+    assert "Rebuilt the rollups of 2 teams (1 batch) in" in output
     assert TeamFundingRollup.objects.filter(country_team=world.team).exists()
     assert not RollupRequest.objects.exists()
     for team in (world.team, world.other_team):
         assert RollupState.objects.get(country_team=team).computed_at
+        assert TeamSnapshot.objects.filter(country_team=team).exists()
+
+
+def test_rebuild_rollups_cuts_batches_by_contributions(world):
+    other_work = activity(
+        world,
+        outputs=[world.other_output],
+        joint_programme=world.other_programme,
+        locations=[world.other_region],
+        team=world.other_team,
+    )
+    contribution(
+        world, other_work, world.undp, required=7, available=7, spent=7,
+        state="validated",
+    )  # fmt: skip
+
+    output = run("rebuild_rollups", "--batch-size", "1")
+
+    # One contribution each: a team per batch, in code order.
+    assert output.index("NGA [") < output.index("SOM [")
+    assert f"SOM [####################] {steps()}/{steps()}" in output
+    assert "Rebuilt the rollups of 2 teams (2 batches) in" in output
+    assert run("audit_rollups").strip() == "No differences."
+
+
+def test_rebuild_rollups_refuses_a_batch_size_below_one(world):
+    with pytest.raises(CommandError, match="--batch-size must be at least 1"):
+        run("rebuild_rollups", "--batch-size", "0")
+    assert not RollupState.objects.exists()
 
 
 def test_rebuild_rollups_of_one_team_leaves_the_others(world):
     output = run("rebuild_rollups", "--team", "som")
 
-    assert "Rebuilt the rollups of 1 team in" in output
+    assert "Rebuilt the rollups of 1 team (1 batch) in" in output
+    assert f"SOM [####################] {steps()}/{steps()}" in output
     assert "NGA" not in output
     assert RollupState.objects.get(country_team=world.team).computed_at
     assert not RollupState.objects.filter(country_team=world.other_team).exists()

@@ -19,17 +19,14 @@ from django.db import close_old_connections, connection, connections, transactio
 
 from reporting import rollups
 from reporting.models import (
-    FundingRollup,
-    IndicatorProgress,
-    OutcomeFundingRollup,
     RollupRequest,
     RollupState,
-    TagFundingRollup,
     TeamFundingRollup,
 )
 from reporting.services import (
     audit_team_rollups,
     process_team_rollups,
+    rebuild_all_rollups,
     rebuild_team_rollups,
     sweep_rollup_requests,
 )
@@ -37,29 +34,11 @@ from reporting.tasks import process_team_rollups_task
 from tests.frameworks.joint_work_factories import JointWorkWorld, build_world
 from tests.reporting import test_live_worker
 from tests.reporting.test_live_worker import LiveWorker
-from tests.reporting.test_rollups import activity, contribution, measure
+from tests.reporting.test_rollups import activity, contribution, measure, stored_rows
 from unportal.celery import app as celery_app
 
 # The live worker of test_live_worker: a process on a queue of its own.
 live_worker = test_live_worker.live_worker
-
-ROLLUP_MODELS = (
-    FundingRollup,
-    OutcomeFundingRollup,
-    TeamFundingRollup,
-    TagFundingRollup,
-    IndicatorProgress,
-)
-
-
-def stored_rows(team_id: int) -> dict[str, list[tuple]]:
-    """Every rollup row of a team, without ids, in a stable order."""
-    found = {}
-    for model in ROLLUP_MODELS:
-        names = [f.attname for f in model._meta.concrete_fields if f.name != "id"]
-        rows = model.objects.filter(country_team_id=team_id).values_list(*names)
-        found[model.__name__] = sorted(rows, key=repr)
-    return found
 
 
 def add_work(world: JointWorkWorld, *, required: int = 100) -> None:
@@ -109,11 +88,11 @@ def test_a_job_killed_after_its_delete_leaves_old_rows_and_request(world, monkey
     assert RollupRequest.objects.filter(country_team=world.team).exists()
     write = rollups.write_funding_table
 
-    def die_after_delete(cursor, table, team_id):
+    def die_after_delete(cursor, table, teams):
         if table.model is TeamFundingRollup:
-            TeamFundingRollup.objects.filter(country_team_id=team_id).delete()
+            TeamFundingRollup.objects.filter(country_team_id__in=teams.ids).delete()
             raise RuntimeError("worker lost half-way")
-        return write(cursor, table, team_id)
+        return write(cursor, table, teams)
 
     monkeypatch.setattr(rollups, "write_funding_table", die_after_delete)
     with pytest.raises(RuntimeError, match="half-way"):
@@ -129,6 +108,45 @@ def test_a_job_killed_after_its_delete_leaves_old_rows_and_request(world, monkey
     assert not RollupRequest.objects.exists()
     assert audit_team_rollups(team_id=world.team.pk) == []
     totals = TeamFundingRollup.objects.get(agency=None, basis="validated")
+    assert totals.required == Decimal(100 + 999)
+
+
+def test_a_full_rebuild_killed_half_way_leaves_every_team_as_it_was(world, monkeypatch):
+    add_work(world)
+    other = world.other_team
+    rebuild_team_rollups(team_id=world.team.pk)
+    rebuild_team_rollups(team_id=other.pk)
+    before = {team.pk: stored_rows(team.pk) for team in (world.team, other)}
+    stamps = dict(RollupState.objects.values_list("country_team_id", "computed_at"))
+    add_work(world, required=999)
+    RollupRequest.objects.create(country_team=other, reason="waiting")
+    write = rollups.write_progress
+
+    def die_half_way(cursor, teams):
+        TeamFundingRollup.objects.filter(country_team_id__in=teams.ids).delete()
+        raise RuntimeError("worker lost half-way")
+
+    monkeypatch.setattr(rollups, "write_progress", die_half_way)
+    with pytest.raises(RuntimeError, match="half-way"):
+        rebuild_all_rollups()
+
+    assert {team.pk: stored_rows(team.pk) for team in (world.team, other)} == before
+    assert set(RollupRequest.objects.values_list("country_team_id", flat=True)) == {
+        world.team.pk,
+        other.pk,
+    }
+    assert (
+        dict(RollupState.objects.values_list("country_team_id", "computed_at"))
+        == stamps
+    )
+
+    monkeypatch.setattr(rollups, "write_progress", write)
+    rebuild_all_rollups()
+    assert not RollupRequest.objects.exists()
+    assert audit_team_rollups(team_id=world.team.pk) == []
+    totals = TeamFundingRollup.objects.get(
+        country_team=world.team, agency=None, basis="validated"
+    )
     assert totals.required == Decimal(100 + 999)
 
 
@@ -273,6 +291,103 @@ def test_a_write_during_a_job_gets_a_job_of_its_own(slow_jobs):
     assert outcome.get("error") is None
     assert not RollupRequest.objects.exists()
     assert audit_team_rollups(team_id=world.team.pk) == []
+    call_command("audit_rollups")
+
+
+def _holding_a_team(team) -> tuple[threading.Event, threading.Thread, dict]:
+    """A thread that holds the team's job lock (as a running job does) until
+    the returned event is set."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with transaction.atomic():
+            RollupState.objects.select_for_update().get(country_team=team)
+            locked.set()
+            release.wait(timeout=30)
+
+    thread, outcome = _in_thread(hold)
+    assert locked.wait(timeout=10)
+    return release, thread, outcome
+
+
+@pytest.mark.usefixtures("postgres")
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_full_rebuild_waits_for_a_teams_running_job():
+    world = build_world()
+    add_work(world)
+    RollupRequest.objects.create(country_team=world.team, reason="waiting")
+    release, holder, held = _holding_a_team(world.team)
+    try:
+        rebuild, rebuilt = _in_thread(rebuild_all_rollups)
+        deadline = time.monotonic() + 10
+        while not _waiting_on_a_lock() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _waiting_on_a_lock()
+        assert rebuild.is_alive()
+    finally:
+        release.set()
+        holder.join(timeout=30)
+    rebuild.join(timeout=30)
+    assert (held.get("error"), rebuilt.get("error")) == (None, None)
+    (batch,) = rebuilt["result"]
+    assert set(batch.team_ids) == {world.team.pk, world.other_team.pk}
+    assert not RollupRequest.objects.exists()
+    assert audit_team_rollups(team_id=world.team.pk) == []
+
+
+@pytest.mark.usefixtures("postgres")
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_write_during_a_full_rebuild_gets_a_job_of_its_own(slow_jobs):
+    world = build_world()
+    add_work(world)
+    slow_jobs()
+    thread, outcome = _in_thread(rebuild_all_rollups)
+    time.sleep(0.2)  # the rebuild is staging, inside its transaction
+    # Eager Celery: this write's job runs right after its commit and waits for
+    # the rebuild's batch to finish.
+    work = activity(world)
+    contribution(
+        world, work, world.undp, required=555, available=0, spent=0,
+        state="validated",
+    )  # fmt: skip
+    thread.join(timeout=30)
+    assert outcome.get("error") is None
+    assert not RollupRequest.objects.exists()
+    total = TeamFundingRollup.objects.get(
+        country_team=world.team, agency=None, basis="validated"
+    )
+    assert total.required == Decimal(100 + 555)
+    call_command("audit_rollups")
+
+
+@pytest.mark.usefixtures("postgres")
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_two_full_rebuilds_and_a_job_at_once_take_turns(slow_jobs):
+    world = build_world()
+    add_work(world)
+    add_work(world, required=50)
+    slow_jobs()
+    RollupRequest.objects.create(country_team=world.team, reason="race")
+    barrier = threading.Barrier(3)
+
+    def rebuild(contributions: int):
+        barrier.wait()
+        return rebuild_all_rollups(contributions=contributions)
+
+    def job():
+        barrier.wait()
+        return process_team_rollups(team_id=world.team.pk)
+
+    # One rebuild in a batch per team, the other in one batch: their locks
+    # overlap in every order a deadlock would need.
+    started = [_in_thread(rebuild, 1), _in_thread(rebuild, 1000), _in_thread(job)]
+    for thread, _outcome in started:
+        thread.join(timeout=60)
+    assert [outcome.get("error") for _thread, outcome in started] == [None] * 3
+    assert not RollupRequest.objects.exists()
     call_command("audit_rollups")
 
 

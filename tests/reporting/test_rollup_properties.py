@@ -5,7 +5,9 @@ Each example sets up its own activities (random outputs, SDG targets, areas and
 programme), runs a random sequence of creates, edits (new revisions), submits,
 validations, returns and deletions, with rollup jobs at random points, and then
 compares every funding rollup row and two indicators' progress with an oracle
-written here in plain Python over the ORM.
+written here in plain Python over the ORM. A second property runs such
+sequences in both teams and checks that a full rebuild, in batches of any size,
+writes exactly the rows of one job per team.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -42,14 +45,21 @@ from reporting.models import (
     TagFundingRollup,
     TeamFundingRollup,
 )
-from reporting.services import process_team_rollups
+from reporting.services import (
+    audit_team_rollups,
+    process_team_rollups,
+    rebuild_all_rollups,
+    rebuild_team_rollups,
+)
 from tests.frameworks.factories import (
     CommonChapterAreaFactory,
+    IndicatorFactory,
     OutputFactory,
     SdgGoalFactory,
     SdgTargetFactory,
 )
 from tests.frameworks.joint_work_factories import JointWorkWorld, build_world
+from tests.reporting.test_rollups import ROLLUP_MODELS, stored_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +104,10 @@ step = st.one_of(
 @dataclass
 class Scene:
     world: JointWorkWorld
+    team: Any
+    outputs: list
+    indicators: tuple  # a number and a percentage indicator on outputs[0]
+    programme: Any
     activities: list = field(default_factory=list)
     contributions: list[int] = field(default_factory=list)
 
@@ -102,35 +116,72 @@ class Scene:
         return [self.world.undp, self.world.unicef, self.world.wfp]
 
 
-def set_up(world: JointWorkWorld, specs: list[dict]) -> Scene:
+@dataclass(frozen=True)
+class Tags:
+    targets: list  # 16.1 and 16.2 of goal 16, 4.1 of goal 4
+    areas: list
+
+
+def make_tags(world: JointWorkWorld) -> Tags:
     goal = SdgGoalFactory(number=16)
-    targets = [
-        SdgTargetFactory(code="16.1", goal=goal),
-        SdgTargetFactory(code="16.2", goal=goal),
-        SdgTargetFactory(code="4.1", goal=SdgGoalFactory(number=4)),
-    ]
-    areas = [world.area, CommonChapterAreaFactory(position=1, code="CC1")]
-    outputs = [
-        world.output,
-        world.output_wfp,  # same outcome as the first
-        OutputFactory(outcome__framework=world.framework),
-    ]
-    scene = Scene(world=world)
+    return Tags(
+        targets=[
+            SdgTargetFactory(code="16.1", goal=goal),
+            SdgTargetFactory(code="16.2", goal=goal),
+            SdgTargetFactory(code="4.1", goal=SdgGoalFactory(number=4)),
+        ],
+        areas=[world.area, CommonChapterAreaFactory(position=1, code="CC1")],
+    )
+
+
+def set_up(
+    world: JointWorkWorld, specs: list[dict], tags: Tags | None = None, *, other=False
+) -> Scene:
+    """Activities of the world's team (or, with `other`, of the other team)."""
+    tags = tags or make_tags(world)
+    if other:
+        first = world.other_output
+        scene = Scene(
+            world=world,
+            team=world.other_team,
+            outputs=[
+                first,
+                OutputFactory(outcome=first.outcome),  # same outcome as the first
+                OutputFactory(outcome__framework=world.other_framework),
+            ],
+            indicators=(
+                IndicatorFactory(output=first, code="NGA-VACC"),
+                IndicatorFactory(output=first, code="NGA-PCT", unit="percentage"),
+            ),
+            programme=world.other_programme,
+        )
+    else:
+        scene = Scene(
+            world=world,
+            team=world.team,
+            outputs=[
+                world.output,
+                world.output_wfp,  # same outcome as the first
+                OutputFactory(outcome__framework=world.framework),
+            ],
+            indicators=(world.number_indicator, world.percentage_indicator),
+            programme=world.programme,
+        )
     for n, spec in enumerate(specs):
         scene.activities.append(
             create_activity(
                 actor=None,
-                country_team=world.team,
+                country_team=scene.team,
                 data=ActivityData(
                     title=f"Activity {n}",
                     agency=world.undp,
                     agencies=scene.agencies,
-                    outputs=[outputs[i] for i in sorted(spec["outputs"])],
+                    outputs=[scene.outputs[i] for i in sorted(spec["outputs"])],
                     start_date=datetime.date(world.year, 1, 1),
                     end_date=datetime.date(world.year + 2, 12, 31),
-                    sdg_targets=[targets[i] for i in sorted(spec["targets"])],
-                    common_chapter_areas=[areas[i] for i in sorted(spec["areas"])],
-                    joint_programme=world.programme if spec["programme"] else None,
+                    sdg_targets=[tags.targets[i] for i in sorted(spec["targets"])],
+                    common_chapter_areas=[tags.areas[i] for i in sorted(spec["areas"])],
+                    joint_programme=scene.programme if spec["programme"] else None,
                 ),
             )
         )
@@ -139,19 +190,15 @@ def set_up(world: JointWorkWorld, specs: list[dict]) -> Scene:
 
 def figures_data(scene: Scene, activity, drawn: dict) -> FiguresData:
     results = []
-    if activity.outputs.filter(pk=scene.world.output.pk).exists():
+    number, percentage = scene.indicators
+    if activity.outputs.filter(pk=scene.outputs[0].pk).exists():
         if drawn["value"] is not None:
-            results.append(
-                ResultData(
-                    indicator=scene.world.number_indicator,
-                    value=Decimal(drawn["value"]),
-                )
-            )
+            results.append(ResultData(indicator=number, value=Decimal(drawn["value"])))
         if drawn["ratio"] is not None:
             numerator, denominator = drawn["ratio"]
             results.append(
                 ResultData(
-                    indicator=scene.world.percentage_indicator,
+                    indicator=percentage,
                     numerator=Decimal(numerator),
                     denominator=Decimal(denominator),
                 )
@@ -168,7 +215,7 @@ def figures_data(scene: Scene, activity, drawn: dict) -> FiguresData:
 def apply(scene: Scene, action: tuple) -> None:
     kind = action[0]
     if kind == "rollup":
-        process_team_rollups(team_id=scene.world.team.pk)
+        process_team_rollups(team_id=scene.team.pk)
         return
     try:
         if kind == "create":
@@ -425,3 +472,52 @@ def _assert_nothing_counted_twice(world: JointWorkWorld) -> None:
             ):
                 assert tag.required <= total.required
                 assert tag.contribution_count <= total.contribution_count
+
+
+# --- a full rebuild against one job per team ------------------------------------------
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+@given(
+    specs=st.lists(activity_spec, min_size=1, max_size=3),
+    other_specs=st.lists(activity_spec, min_size=1, max_size=3),
+    steps=st.lists(step, max_size=15),
+    other_steps=st.lists(step, max_size=15),
+    batch_size=st.integers(min_value=1, max_value=30),
+)
+def test_a_full_rebuild_writes_exactly_the_rows_of_one_job_per_team(
+    specs, other_specs, steps, other_steps, batch_size
+):
+    with transaction.atomic():
+        world = build_world()
+        tags = make_tags(world)
+        scenes = (
+            set_up(world, specs, tags),
+            set_up(world, other_specs, tags, other=True),
+        )
+        for scene, actions in zip(scenes, (steps, other_steps), strict=True):
+            for action in actions:
+                apply(scene, action)
+        teams = [world.team.pk, world.other_team.pk]
+
+        batches = rebuild_all_rollups(contributions=batch_size)
+
+        assert sorted(t for batch in batches for t in batch.team_ids) == sorted(teams)
+        assert not RollupRequest.objects.exists()
+        in_batches = {team_id: stored_rows(team_id) for team_id in teams}
+        for team_id in teams:
+            assert audit_team_rollups(team_id=team_id) == []
+        for model in ROLLUP_MODELS:
+            model.objects.all().delete()
+        for team_id in teams:
+            rebuild_team_rollups(team_id=team_id)
+        assert {team_id: stored_rows(team_id) for team_id in teams} == in_batches
+        transaction.set_rollback(True)

@@ -20,6 +20,7 @@ from frameworks.services import (
     validate_contribution,
     validate_measurement,
 )
+from reporting import rollups
 from reporting.models import (
     FundingRollup,
     IndicatorProgress,
@@ -70,9 +71,12 @@ def rollup(world: JointWorkWorld) -> None:
     assert run.recomputed
 
 
-def activity(world: JointWorkWorld, **overrides):
+def activity(world: JointWorkWorld, *, team=None, **overrides):
+    """An activity of `team` (the world's own team by default)."""
     return create_activity(
-        actor=None, country_team=world.team, data=activity_data(world, **overrides)
+        actor=None,
+        country_team=team or world.team,
+        data=activity_data(world, **overrides),
     )
 
 
@@ -522,7 +526,8 @@ def test_the_rebuild_button_reports_progress_in_the_cache(
     with django_capture_on_commit_callbacks(execute=True):
         queue_team_rollup_rebuild(team_id=world.team.pk)
         assert cache.get(key) == {"done": 0, "total": 0}
-    assert cache.get(key) == {"done": 7, "total": 7}
+    steps = len(rollups.recompute_steps())
+    assert cache.get(key) == {"done": steps, "total": steps}
     assert RollupState.objects.get(country_team=world.team).computed_at
 
 
@@ -588,3 +593,197 @@ def test_an_outsized_figure_does_not_fail_the_job(world):
     # About 1e22 %: SQLite keeps decimals as floats, PostgreSQL exactly.
     assert Decimal("9.99e21") <= row.value <= Decimal("1e22")
     assert row.status == "on_track"
+
+
+# --- the full rebuild, in batches of teams --------------------------------------------
+
+ROLLUP_MODELS = (
+    FundingRollup,
+    OutcomeFundingRollup,
+    TeamFundingRollup,
+    TagFundingRollup,
+    IndicatorProgress,
+)
+
+
+def stored_rows(team_id: int) -> dict[str, list[tuple]]:
+    """Every rollup row of a team, without ids, in a stable order."""
+    found = {}
+    for model in ROLLUP_MODELS:
+        names = [f.attname for f in model._meta.concrete_fields if f.name != "id"]
+        rows = model.objects.filter(country_team_id=team_id).values_list(*names)
+        found[model.__name__] = sorted(rows, key=repr)
+    return found
+
+
+@pytest.fixture
+def two_teams(world):
+    """Work in both teams, and two rows recorded under the team that does not
+    own what they are about: a full rebuild must keep the teams apart exactly
+    as one job per team does."""
+    work = activity(world, agencies=[world.undp, world.unicef, world.wfp])
+    contribution(
+        world, work, world.undp, required=100, available=80, spent=50,
+        state="validated",
+    )  # fmt: skip
+    contribution(
+        world, work, world.unicef, required=40, available=10, spent=5,
+        state="submitted",
+    )  # fmt: skip
+    stray = contribution(
+        world, work, world.wfp, required=9000, available=0, spent=0,
+        state="validated",
+    )  # fmt: skip
+    other_work = activity(
+        world,
+        team=world.other_team,
+        outputs=[world.other_output],
+        joint_programme=world.other_programme,
+        locations=[world.other_region],
+    )
+    contribution(
+        world, other_work, world.undp, required=7, available=7, spent=7,
+        state="validated",
+    )  # fmt: skip
+    other_indicator = IndicatorFactory(output=world.other_output, code="NGA-1")
+    measure(other_indicator, world.year, agency=world.undp, value=3)
+    measure(world.wfp_indicator, world.year, agency=world.wfp, value=12)
+    stray_measurement = measure(world.wfp_indicator, world.year, value=500)
+    type(stray).objects.filter(pk=stray.pk).update(country_team=world.other_team)
+    type(stray_measurement).objects.filter(pk=stray_measurement.pk).update(
+        country_team=world.other_team
+    )
+    RollupRequest.objects.create(country_team=world.other_team, reason="waiting")
+    return world
+
+
+def test_a_full_rebuild_writes_exactly_the_rows_of_one_job_per_team(two_teams):
+    from reporting.services import rebuild_all_rollups, rebuild_team_rollups
+
+    world = two_teams
+    teams = (world.team.pk, world.other_team.pk)
+    batches = rebuild_all_rollups()
+    assert [batch.team_ids for batch in batches] == [tuple(sorted(teams))]
+    in_one_batch = {team_id: stored_rows(team_id) for team_id in teams}
+    assert all(in_one_batch[team_id]["TeamFundingRollup"] for team_id in teams)
+
+    for model in ROLLUP_MODELS:
+        model.objects.all().delete()
+    for team_id in teams:
+        rebuild_team_rollups(team_id=team_id)
+
+    assert {team_id: stored_rows(team_id) for team_id in teams} == in_one_batch
+    # The strays count nowhere: not the 9,000 of a contribution filed under
+    # NGA for a Somali activity, not the 500 of a Somali indicator filed under NGA.
+    total = TeamFundingRollup.objects.get(
+        country_team=world.team, agency=None, basis="validated"
+    )
+    assert total.required == Decimal(100)
+    assert progress(world.wfp_indicator, world.year).value == Decimal(12)
+
+
+def test_a_full_rebuild_consumes_every_request_and_stamps_every_team(two_teams):
+    from reporting.services import audit_team_rollups, rebuild_all_rollups
+
+    world = two_teams
+    assert RollupRequest.objects.filter(country_team=world.team).exists()
+    (batch,) = rebuild_all_rollups()
+
+    assert not RollupRequest.objects.exists()
+    assert batch.claimed >= 2
+    assert batch.rows["TeamFundingRollup"] == TeamFundingRollup.objects.count()
+    stamps = {
+        state.country_team_id: state.computed_at for state in RollupState.objects.all()
+    }
+    assert stamps == {
+        world.team.pk: batch.computed_at,
+        world.other_team.pk: batch.computed_at,
+    }
+    assert TeamSnapshot.objects.count() == 2
+    for team in (world.team, world.other_team):
+        assert audit_team_rollups(team_id=team.pk) == []
+
+
+def test_rebuild_batches_follow_team_codes_and_hold_at_most_n_contributions(
+    two_teams,
+):
+    from reporting.services import plan_rebuild_batches
+    from tests.coordination.factories import CountryTeamFactory
+
+    CountryTeamFactory(code="AFG")  # no contributions
+
+    # NGA holds two contributions (one filed there by mistake), SOM two.
+    def codes(**limit: int) -> list[list[str]]:
+        return [
+            [team.code for team in batch] for batch in plan_rebuild_batches(**limit)
+        ]
+
+    assert codes() == [["AFG", "NGA", "SOM"]]
+    assert codes(contributions=4) == [["AFG", "NGA", "SOM"]]
+    assert codes(contributions=3) == [["AFG", "NGA"], ["SOM"]]
+    # A team above the limit is a batch of its own.
+    assert codes(contributions=1) == [["AFG"], ["NGA"], ["SOM"]]
+
+
+def test_a_batch_runs_the_same_statements_however_many_teams_it_holds(two_teams):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reporting.services import rebuild_teams_rollups
+    from tests.coordination.factories import CountryTeamFactory
+
+    world = two_teams
+    with CaptureQueriesContext(connection) as one_team:
+        rebuild_teams_rollups(team_ids=[world.team.pk])
+    more = [CountryTeamFactory().pk for _ in range(3)]
+    with CaptureQueriesContext(connection) as five_teams:
+        rebuild_teams_rollups(team_ids=[world.team.pk, world.other_team.pk, *more])
+    # Nothing runs once per team (only once per 500 progress rows written).
+    assert len(five_teams) == len(one_team)
+
+
+def test_refresh_team_snapshots_counts_each_team_apart(
+    two_teams, django_assert_max_num_queries
+):
+    from reporting.services import refresh_team_snapshot, refresh_team_snapshots
+
+    world = two_teams
+    fields = ("outcome_count", "output_count", "indicator_count", "programme_count")
+    one_by_one = {
+        team.pk: tuple(
+            getattr(refresh_team_snapshot(team_id=team.pk), name) for name in fields
+        )
+        for team in (world.team, world.other_team)
+    }
+    with django_assert_max_num_queries(8):
+        together = refresh_team_snapshots(team_ids=[world.team.pk, world.other_team.pk])
+    assert {
+        s.country_team_id: tuple(getattr(s, name) for name in fields) for s in together
+    } == one_by_one
+    assert one_by_one[world.team.pk] != one_by_one[world.other_team.pk]
+
+
+def test_refresh_team_snapshot_of_an_unknown_team_fails(world):
+    from coordination.models import CountryTeam
+    from reporting.services import refresh_team_snapshot
+
+    with pytest.raises(CountryTeam.DoesNotExist):
+        refresh_team_snapshot(team_id=world.team.pk + 1000)
+
+
+def test_the_rebuild_all_task_shows_each_team_its_batchs_progress(two_teams):
+    from django.core.cache import cache
+
+    from reporting.services import rebuild_progress_key
+    from reporting.tasks import rebuild_all_rollups_task
+
+    world = two_teams
+    rebuild_all_rollups_task.delay()
+
+    steps = len(rollups.recompute_steps())
+    for team in (world.team, world.other_team):
+        assert cache.get(rebuild_progress_key(team.pk)) == {
+            "done": steps,
+            "total": steps,
+        }
+    assert not RollupRequest.objects.exists()

@@ -8,7 +8,8 @@ from frameworks.reference_data import ReferenceDataError, load_reference_data
 class Command(BaseCommand):
     help = (
         "Load the SDG goals, targets and indicators in the six UN languages, the UN "
-        "agencies and the common-chapter areas. Safe to run again."
+        "agencies, the common-chapter areas and the agencies' strategic plans. Safe "
+        "to run again."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -8,7 +8,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Model
 
 from coordination.models import Agency, CountryTeam
-from frameworks.models import CooperationFramework, Indicator, Outcome, Output
+from frameworks.models import (
+    CommonChapterArea,
+    CooperationFramework,
+    Indicator,
+    Outcome,
+    Output,
+)
+from reporting.coherence import audit_team_coherence
 from reporting.models import RollupRequest
 from reporting.rollups import Difference
 from reporting.services import audit_team_rollups
@@ -19,6 +26,9 @@ _CODES: dict[str, type[Model]] = {
     "output_id": Output,
     "indicator_id": Indicator,
     "agency_id": Agency,
+    "agency_a_id": Agency,
+    "agency_b_id": Agency,
+    "area_id": CommonChapterArea,
 }
 
 
@@ -40,6 +50,7 @@ class Command(BaseCommand):
         found = 0
         for country_team in teams:
             differences = audit_team_rollups(team_id=country_team.pk)
+            differences += audit_team_coherence(team_id=country_team.pk)
             if not differences:
                 continue
             found += len(differences)

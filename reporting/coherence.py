@@ -1,0 +1,924 @@
+# ruff: noqa: S608 -- SQL here is assembled from model metadata and constants only;
+# every value goes in as a query parameter.
+"""Coherence measures: recompute a set of country teams' coherence rows.
+
+Runs with the rollups, inside the caller's transaction (see
+`reporting.rollups.recompute_team`), as set-based SQL that runs unchanged on
+PostgreSQL and SQLite but for the JSON look-ups in `_Json`:
+
+1. `coherence_contributions`: each counted contribution once per basis (the
+   same contributions the funding rollups count), money in integer cents;
+2. `coherence_activity_years`: per activity, year and basis, how many agencies
+   and common-chapter signatories deliver, and whether it is in a programme;
+3. one scratch table per measure, grouped from those two (and the result
+   values, measurements and programme participants of the teams);
+4. the scorecard, from the measures' scratch tables;
+5. for each table: DELETE the teams' rows, INSERT the scratch rows.
+
+An audit builds the same scratch tables and compares them with the stored rows.
+The overlap alerts come from `reporting.coherence_overlaps`: SQL finds the
+candidate pairs, Python compares their titles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Model
+
+from coordination.models import Agency
+from frameworks.models import (
+    Contribution,
+    ContributionRevision,
+    CooperationFramework,
+    Indicator,
+    IndicatorMeasurement,
+    JointActivity,
+    JointProgramme,
+    JointProgrammeParticipant,
+    Output,
+    ProgrammeStatus,
+    ResultValue,
+    WorkflowStatus,
+)
+from reporting import coherence_overlaps, rollups
+from reporting.models import Basis
+from reporting.models.coherence import (
+    LNOB_DIMENSIONS,
+    AgencyOutcomeRollup,
+    CoherenceScorecard,
+    CollaborationLink,
+    CommonChapterDeliveryRollup,
+    DisaggregationRollup,
+    JointDeliveryRollup,
+    OutputAgencyRollup,
+    OverlapAlert,
+    TargetGroupFundingRollup,
+)
+
+_CURRENT_COUNTS = (WorkflowStatus.SUBMITTED, WorkflowStatus.VALIDATED)
+# Dimensions that make a value "complete": every one its indicator asks for.
+_ALL_DIMENSIONS = (*LNOB_DIMENSIONS, "wealth")
+
+
+def _table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _m2m(model: type[Model], name: str) -> tuple[str, str, str]:
+    """Table, owner column and other column of an M2M link."""
+    link = model._meta.get_field(name)
+    quote = connection.ops.quote_name
+    return (
+        quote(link.m2m_db_table()),
+        quote(link.m2m_column_name()),
+        quote(link.m2m_reverse_name()),
+    )
+
+
+def _teams(team_ids: Sequence[int], column: str) -> tuple[str, list[int]]:
+    """`column IN (...)` for the teams, and its parameters."""
+    marks = ", ".join(["%s"] * len(team_ids))
+    return f"{column} IN ({marks})", list(team_ids)
+
+
+class _Json:
+    """The few JSON look-ups the measures need, per database."""
+
+    @staticmethod
+    def has_breakdown(column: str, dimension: str) -> str:
+        """1 when the value's disaggregation holds a non-empty breakdown."""
+        if connection.vendor == "postgresql":
+            part = f"{column} -> '{dimension}'"
+            return (
+                f"CASE WHEN jsonb_typeof({part}) = 'object' "
+                f"AND {part} <> '{{}}'::jsonb THEN 1 ELSE 0 END"
+            )
+        path = f"'$.\"{dimension}\"'"
+        return (
+            f"CASE WHEN json_type({column}, {path}) = 'object' "
+            f"AND json_extract({column}, {path}) <> '{{}}' THEN 1 ELSE 0 END"
+        )
+
+    @staticmethod
+    def lists(column: str, item: str) -> str:
+        """1 when the JSON list holds the item."""
+        if connection.vendor == "postgresql":
+            return (
+                f"CASE WHEN jsonb_typeof({column}) = 'array' "
+                f"AND {column} @> '[\"{item}\"]'::jsonb THEN 1 ELSE 0 END"
+            )
+        return (
+            f"CASE WHEN EXISTS (SELECT 1 FROM json_each({column}) "
+            f"WHERE json_each.value = '{item}') THEN 1 ELSE 0 END"
+        )
+
+    @staticmethod
+    def items(column: str, alias: str) -> str:
+        """A join that yields one row per item of a JSON list, as `alias.value`."""
+        if connection.vendor == "postgresql":
+            return (
+                f"CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN "
+                f"jsonb_typeof({column}) = 'array' THEN {column} ELSE '[]'::jsonb "
+                f"END) AS {alias}(value)"
+            )
+        return f"JOIN json_each({column}) AS {alias}"
+
+    @staticmethod
+    def is_empty_list(column: str) -> str:
+        if connection.vendor == "postgresql":
+            return (
+                f"(jsonb_typeof({column}) <> 'array' "
+                f"OR jsonb_array_length({column}) = 0)"
+            )
+        return f"COALESCE(json_array_length({column}), 0) = 0"
+
+
+def _year_of(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"CAST(EXTRACT(YEAR FROM {column}) AS integer)"
+    return f"CAST(strftime('%%Y', {column}) AS integer)"
+
+
+# --- scratch tables ----------------------------------------------------------------
+
+CONTRIBUTIONS = "coherence_contributions"
+ACTIVITY_YEARS = "coherence_activity_years"
+VALUES = "coherence_values"
+
+
+def _create_scratch(cursor: Any, name: str, select: str, params: Sequence) -> None:
+    # ON COMMIT DROP: nothing outlives the job's transaction on PostgreSQL, even
+    # on a pooled connection; SQLite drops them with a rollback or at the end.
+    on_commit = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""
+    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {name}{on_commit} AS {select}", params)
+
+
+def _cents(expression: str) -> str:
+    return f"CAST(ROUND({expression} * 100) AS bigint)"
+
+
+def stage_contributions(cursor: Any, team_ids: Sequence[int]) -> None:
+    """Every counted contribution of the teams, once per basis.
+
+    Validated: the validated revision. Including submitted: the current revision
+    when submitted or validated, else the validated one, as the funding rollups
+    count them. `revision_id` leads to the revision's result values.
+    """
+    in_teams, params = _teams(team_ids, "c.country_team_id")
+    revision = _table(ContributionRevision)
+    current = "cur.status IN (%s, %s)"
+
+    def pick(column: str) -> str:
+        return f"CASE WHEN {current} THEN cur.{column} ELSE v.{column} END"
+
+    _create_scratch(
+        cursor,
+        CONTRIBUTIONS,
+        f"""
+        SELECT c.country_team_id AS team_id, c.activity_id AS activity_id,
+            c.agency_id AS agency_id, c.year AS year, '{Basis.VALIDATED}' AS basis,
+            {_cents("v.required")} AS required, {_cents("v.available")} AS available,
+            {_cents("v.spent")} AS spent, v.id AS revision_id
+        FROM {_table(Contribution)} c JOIN {revision} v
+            ON v.id = c.validated_revision_id
+        WHERE {in_teams}
+        UNION ALL
+        SELECT c.country_team_id, c.activity_id, c.agency_id, c.year,
+            '{Basis.SUBMITTED}', {_cents(pick("required"))},
+            {_cents(pick("available"))}, {_cents(pick("spent"))}, {pick("id")}
+        FROM {_table(Contribution)} c
+        LEFT JOIN {revision} v ON v.id = c.validated_revision_id
+        LEFT JOIN {revision} cur ON cur.id = c.current_revision_id
+        WHERE {in_teams}
+            AND (c.validated_revision_id IS NOT NULL OR {current})
+        """,
+        [*params, *(_CURRENT_COUNTS * 4), *params, *_CURRENT_COUNTS],
+    )
+
+
+def stage_activity_years(cursor: Any) -> None:
+    """Per activity, year and basis: delivering agencies and signatories, and
+    whether the activity belongs to a joint programme."""
+    _create_scratch(
+        cursor,
+        ACTIVITY_YEARS,
+        f"""
+        SELECT s.team_id AS team_id, s.activity_id AS activity_id, s.year AS year,
+            s.basis AS basis, COUNT(*) AS agency_count,
+            SUM(CASE WHEN ag.is_common_chapter_signatory = %s THEN 1 ELSE 0 END)
+                AS signatory_count,
+            MAX(CASE WHEN a.joint_programme_id IS NULL THEN 0 ELSE 1 END)
+                AS in_programme
+        FROM {CONTRIBUTIONS} s
+        JOIN {_table(JointActivity)} a ON a.id = s.activity_id
+        JOIN {_table(Agency)} ag ON ag.id = s.agency_id
+        GROUP BY s.team_id, s.activity_id, s.year, s.basis
+        """,
+        [True],
+    )
+
+
+def stage_values(cursor: Any, team_ids: Sequence[int]) -> None:
+    """Every counted indicator value of the teams with its breakdown flags.
+
+    Values are result values of counted contributions and measurements that
+    count in the basis (validated; or submitted, or validated without a
+    submitted replacement), with a number in them.
+    """
+    measurement, result = _table(IndicatorMeasurement), _table(ResultValue)
+    validated, submitted = WorkflowStatus.VALIDATED, WorkflowStatus.SUBMITTED
+    in_teams, params = _teams(team_ids, "m.country_team_id")
+    has_number = "{0}.value IS NOT NULL OR {0}.numerator IS NOT NULL"
+    flags = ", ".join(
+        [
+            *(
+                f"{_Json.has_breakdown('x.disaggregation', d)} AS has_{d}"
+                for d in LNOB_DIMENSIONS
+            ),
+            *(
+                f"{_Json.lists('i.disaggregations', d)} AS asks_{d}"
+                for d in _ALL_DIMENSIONS
+            ),
+            f"{_Json.has_breakdown('x.disaggregation', 'wealth')} AS has_wealth",
+        ]
+    )
+    _create_scratch(
+        cursor,
+        VALUES,
+        f"""
+        SELECT x.team_id AS team_id, x.year AS year, x.basis AS basis,
+            x.indicator_id AS indicator_id,
+            COALESCE(i.outcome_id, op.outcome_id) AS outcome_id, {flags}
+        FROM (
+            SELECT s.team_id AS team_id, s.year AS year, s.basis AS basis,
+                rv.indicator_id AS indicator_id, rv.disaggregation AS disaggregation
+            FROM {CONTRIBUTIONS} s JOIN {result} rv ON rv.revision_id = s.revision_id
+            WHERE {has_number.format("rv")}
+            UNION ALL
+            SELECT m.country_team_id, m.year, '{Basis.VALIDATED}', m.indicator_id,
+                m.disaggregation
+            FROM {measurement} m
+            WHERE {in_teams} AND m.status = '{validated}'
+                AND ({has_number.format("m")})
+            UNION ALL
+            SELECT m.country_team_id, m.year, '{Basis.SUBMITTED}', m.indicator_id,
+                m.disaggregation
+            FROM {measurement} m
+            WHERE {in_teams} AND ({has_number.format("m")})
+                AND (m.status = '{submitted}' OR (m.status = '{validated}'
+                AND NOT EXISTS (SELECT 1 FROM {measurement} r
+                    WHERE r.supersedes_id = m.id AND r.status = '{submitted}')))
+        ) x
+        JOIN {_table(Indicator)} i ON i.id = x.indicator_id
+        LEFT JOIN {_table(Output)} op ON op.id = i.output_id
+        """,
+        [*params, *params],
+    )
+
+
+# --- measures ---------------------------------------------------------------------
+
+_JOINT = "(y.in_programme = 1 OR y.agency_count >= 2)"
+_ACTIVITY_YEAR = (
+    f"JOIN {ACTIVITY_YEARS} y ON y.activity_id = s.activity_id "
+    "AND y.year = s.year AND y.basis = s.basis"
+)
+
+
+def _money(expression: str, name: str) -> str:
+    return f"SUM({expression}) / 100.0 AS {name}"
+
+
+def _joint_delivery(team_ids: Sequence[int]) -> tuple[str, list]:
+    def branch(*, per_agency: bool) -> str:
+        agency = "s.agency_id" if per_agency else "NULL"
+        group = "s.team_id, s.agency_id" if per_agency else "s.team_id"
+        activities = "COUNT(*)" if per_agency else "COUNT(DISTINCT s.activity_id)"
+        joint_activities = (
+            f"SUM(CASE WHEN {_JOINT} THEN 1 ELSE 0 END)"
+            if per_agency
+            else f"COUNT(DISTINCT CASE WHEN {_JOINT} THEN s.activity_id END)"
+        )
+        return f"""
+            SELECT s.team_id AS country_team_id, {agency} AS agency_id,
+                s.year AS year, s.basis AS basis,
+                {_money("s.spent", "spent")},
+                {_money(f"CASE WHEN {_JOINT} THEN s.spent ELSE 0 END", "joint_spent")},
+                {
+            _money(
+                "CASE WHEN y.in_programme = 1 THEN s.spent ELSE 0 END",
+                "programme_spent",
+            )
+        },
+                {_money("s.available", "available")},
+                {
+            _money(f"CASE WHEN {_JOINT} THEN s.available ELSE 0 END", "joint_available")
+        },
+                COUNT(*) AS contribution_count, {activities} AS activity_count,
+                {joint_activities} AS joint_activity_count
+            FROM {CONTRIBUTIONS} s {_ACTIVITY_YEAR}
+            GROUP BY {group}, s.year, s.basis
+        """
+
+    return (
+        f"{branch(per_agency=True)} UNION ALL {branch(per_agency=False)}",
+        [],
+    )
+
+
+def _output_agencies(team_ids: Sequence[int]) -> tuple[str, list]:
+    links, link_activity, link_output = _m2m(JointActivity, "outputs")
+    planned, planned_output, _planned_agency = _m2m(Output, "contributing_agencies")
+    return (
+        f"""
+        SELECT s.team_id AS country_team_id, o.framework_id AS framework_id,
+            o.outcome_id AS outcome_id, o.id AS output_id, s.year AS year,
+            s.basis AS basis, COUNT(DISTINCT s.agency_id) AS agency_count,
+            (SELECT COUNT(*) FROM {planned} p WHERE p.{planned_output} = o.id)
+                AS planned_agency_count,
+            CASE WHEN COUNT(DISTINCT s.agency_id) = 1 THEN MIN(s.agency_id) END
+                AS sole_agency_id,
+            {_money("s.spent", "spent")}
+        FROM {CONTRIBUTIONS} s
+        JOIN {links} l ON l.{link_activity} = s.activity_id
+        JOIN {_table(Output)} o ON o.id = l.{link_output}
+        GROUP BY s.team_id, o.framework_id, o.outcome_id, o.id, s.year, s.basis
+        """,
+        [],
+    )
+
+
+def _agency_outcomes(team_ids: Sequence[int]) -> tuple[str, list]:
+    """Money per agency and outcome (each contribution once per outcome, however
+    many of the outcome's outputs its activity is on), the indicators with a
+    target the agency reported on, and how many the outcome has."""
+    links, link_activity, link_output = _m2m(JointActivity, "outputs")
+    indicator, output = _table(Indicator), _table(Output)
+    measurement, result = _table(IndicatorMeasurement), _table(ResultValue)
+    in_framework_teams, framework_params = _teams(team_ids, "fw.country_team_id")
+    in_measurement_teams, measurement_params = _teams(team_ids, "m.country_team_id")
+    validated, submitted = WorkflowStatus.VALIDATED, WorkflowStatus.SUBMITTED
+    indicator_outcome = "COALESCE(i.outcome_id, op.outcome_id)"
+    targeted = f"""
+        JOIN {indicator} i ON i.id = {{0}}.indicator_id
+        LEFT JOIN {output} op ON op.id = i.output_id
+        WHERE i.target_value IS NOT NULL
+    """
+    return (
+        f"""
+        SELECT money.team_id AS country_team_id, money.framework_id AS framework_id,
+            money.outcome_id AS outcome_id, money.agency_id AS agency_id,
+            money.year AS year, money.basis AS basis, money.spent AS spent,
+            money.available AS available,
+            COALESCE(reported.n, 0) AS indicators_reported,
+            COALESCE(targets.n, 0) AS indicator_count
+        FROM (
+            SELECT s.team_id AS team_id, ao.framework_id AS framework_id,
+                ao.outcome_id AS outcome_id, s.agency_id AS agency_id,
+                s.year AS year, s.basis AS basis,
+                {_money("s.spent", "spent")}, {_money("s.available", "available")}
+            FROM {CONTRIBUTIONS} s
+            JOIN (
+                SELECT DISTINCT l.{link_activity} AS activity_id,
+                    o.framework_id AS framework_id, o.outcome_id AS outcome_id
+                FROM {links} l JOIN {output} o ON o.id = l.{link_output}
+                WHERE l.{link_activity} IN (SELECT activity_id FROM {CONTRIBUTIONS})
+            ) ao ON ao.activity_id = s.activity_id
+            GROUP BY s.team_id, ao.framework_id, ao.outcome_id, s.agency_id,
+                s.year, s.basis
+        ) money
+        LEFT JOIN (
+            SELECT r.outcome_id AS outcome_id, r.agency_id AS agency_id,
+                r.year AS year, r.basis AS basis,
+                COUNT(DISTINCT r.indicator_id) AS n
+            FROM (
+                SELECT {indicator_outcome} AS outcome_id, s.agency_id AS agency_id,
+                    s.year AS year, s.basis AS basis,
+                    rv.indicator_id AS indicator_id
+                FROM {CONTRIBUTIONS} s
+                JOIN {result} rv ON rv.revision_id = s.revision_id
+                {targeted.format("rv")}
+                    AND (rv.value IS NOT NULL OR rv.numerator IS NOT NULL)
+                UNION ALL
+                SELECT {indicator_outcome}, m.agency_id, m.year, b.basis,
+                    m.indicator_id
+                FROM {measurement} m
+                JOIN (SELECT '{Basis.VALIDATED}' AS basis
+                    UNION ALL SELECT '{Basis.SUBMITTED}') b
+                    ON m.status = '{validated}'
+                    OR (b.basis = '{Basis.SUBMITTED}' AND m.status = '{submitted}')
+                {targeted.format("m")}
+                    AND {in_measurement_teams} AND m.agency_id IS NOT NULL
+                    AND (m.value IS NOT NULL OR m.numerator IS NOT NULL)
+            ) r
+            GROUP BY r.outcome_id, r.agency_id, r.year, r.basis
+        ) reported ON reported.outcome_id = money.outcome_id
+            AND reported.agency_id = money.agency_id
+            AND reported.year = money.year AND reported.basis = money.basis
+        LEFT JOIN (
+            SELECT {indicator_outcome} AS outcome_id, COUNT(*) AS n
+            FROM {indicator} i
+            JOIN {_table(CooperationFramework)} fw ON fw.id = i.framework_id
+            LEFT JOIN {output} op ON op.id = i.output_id
+            WHERE {in_framework_teams} AND i.target_value IS NOT NULL
+            GROUP BY {indicator_outcome}
+        ) targets ON targets.outcome_id = money.outcome_id
+        """,
+        [*measurement_params, *framework_params],
+    )
+
+
+def _disaggregation(team_ids: Sequence[int]) -> tuple[str, list]:
+    expecting = " OR ".join(f"v.asks_{d} = 1" for d in _ALL_DIMENSIONS)
+    complete = " AND ".join(
+        f"(v.asks_{d} = 0 OR v.has_{d} = 1)" for d in _ALL_DIMENSIONS
+    )
+    per_dimension = ", ".join(
+        f"SUM(v.asks_{d}) AS {d}_expected, "
+        f"SUM(CASE WHEN v.asks_{d} = 1 AND v.has_{d} = 1 THEN 1 ELSE 0 END) "
+        f"AS {d}_count"
+        for d in LNOB_DIMENSIONS
+    )
+
+    def level(outcome: str, indicator: str, group: str) -> str:
+        return f"""
+            SELECT v.team_id AS country_team_id, {outcome} AS outcome_id,
+                {indicator} AS indicator_id, v.year AS year, v.basis AS basis,
+                COUNT(*) AS value_count,
+                SUM(CASE WHEN {expecting} THEN 1 ELSE 0 END) AS expecting_count,
+                SUM(CASE WHEN ({expecting}) AND {complete} THEN 1 ELSE 0 END)
+                    AS complete_count,
+                {per_dimension}
+            FROM {VALUES} v
+            GROUP BY v.team_id, {group}v.year, v.basis
+        """
+
+    return (
+        " UNION ALL ".join(
+            [
+                level("NULL", "v.indicator_id", "v.indicator_id, "),
+                level("v.outcome_id", "NULL", "v.outcome_id, "),
+                level("NULL", "NULL", ""),
+            ]
+        ),
+        [],
+    )
+
+
+def _target_groups(team_ids: Sequence[int]) -> tuple[str, list]:
+    activity = _table(JointActivity)
+
+    def branch(group: str, join: str, where: str) -> str:
+        # A constant group (the empty one) is not grouped by: PostgreSQL refuses.
+        group_by = f"{group}, " if group != "''" else ""
+        return f"""
+            SELECT s.team_id AS country_team_id, {group} AS target_group,
+                s.year AS year, s.basis AS basis,
+                {_money("s.required", "required")},
+                {_money("s.available", "available")},
+                {_money("s.spent", "spent")},
+                COUNT(DISTINCT s.activity_id) AS activity_count,
+                COUNT(*) AS contribution_count
+            FROM {CONTRIBUTIONS} s JOIN {activity} a ON a.id = s.activity_id {join}
+            {where}
+            GROUP BY s.team_id, {group_by}s.year, s.basis
+        """
+
+    return (
+        branch("g.value", _Json.items("a.target_groups", "g"), "")
+        + " UNION ALL "
+        + branch("''", "", f"WHERE {_Json.is_empty_list('a.target_groups')}"),
+        [],
+    )
+
+
+def _common_chapter(team_ids: Sequence[int]) -> tuple[str, list]:
+    areas, area_activity, area_area = _m2m(JointActivity, "common_chapter_areas")
+    joint = "y.signatory_count >= 2"
+
+    def branch(*, per_agency: bool) -> str:
+        agency = "s.agency_id" if per_agency else "NULL"
+        group = "s.agency_id, " if per_agency else ""
+        activities = "COUNT(*)" if per_agency else "COUNT(DISTINCT s.activity_id)"
+        joint_activities = (
+            f"SUM(CASE WHEN {joint} THEN 1 ELSE 0 END)"
+            if per_agency
+            else f"COUNT(DISTINCT CASE WHEN {joint} THEN s.activity_id END)"
+        )
+        signatories = "1" if per_agency else "COUNT(DISTINCT s.agency_id)"
+        return f"""
+            SELECT s.team_id AS country_team_id, t.{area_area} AS area_id,
+                {agency} AS agency_id, s.year AS year, s.basis AS basis,
+                {_money("s.spent", "spent")},
+                {_money(f"CASE WHEN {joint} THEN s.spent ELSE 0 END", "joint_spent")},
+                {activities} AS activity_count,
+                {joint_activities} AS joint_activity_count,
+                {signatories} AS signatory_count
+            FROM {CONTRIBUTIONS} s {_ACTIVITY_YEAR}
+            JOIN {_table(Agency)} ag ON ag.id = s.agency_id
+            JOIN {areas} t ON t.{area_activity} = s.activity_id
+            WHERE ag.is_common_chapter_signatory = %s
+            GROUP BY s.team_id, t.{area_area}, {group}s.year, s.basis
+        """
+
+    return (
+        f"{branch(per_agency=True)} UNION ALL {branch(per_agency=False)}",
+        [True, True],
+    )
+
+
+def _team_years() -> str:
+    return f"SELECT DISTINCT team_id, year, basis FROM {CONTRIBUTIONS}"
+
+
+def _programme_pairs(team_ids: Sequence[int]) -> str:
+    """Pairs of agencies taking part in one running programme, per team year."""
+    participant = _table(JointProgrammeParticipant)
+    return f"""
+        SELECT k.team_id AS team_id, k.year AS year, k.basis AS basis,
+            p.agency_id AS agency_a_id, q.agency_id AS agency_b_id,
+            jp.id AS programme_id
+        FROM ({_team_years()}) k
+        JOIN {_table(JointProgramme)} jp ON jp.country_team_id = k.team_id
+            AND {_year_of("jp.start_date")} <= k.year
+            AND {_year_of("jp.end_date")} >= k.year
+            AND jp.status <> '{ProgrammeStatus.PIPELINE}'
+        JOIN {participant} p ON p.programme_id = jp.id
+        JOIN {participant} q ON q.programme_id = jp.id AND q.agency_id > p.agency_id
+    """
+
+
+def _links(team_ids: Sequence[int]) -> tuple[str, list]:
+    return (
+        f"""
+        SELECT x.team_id AS country_team_id, x.agency_a_id AS agency_a_id,
+            x.agency_b_id AS agency_b_id, x.year AS year, x.basis AS basis,
+            SUM(x.activities) AS shared_activities,
+            SUM(x.programmes) AS shared_programmes,
+            SUM(x.spent) / 100.0 AS shared_spent
+        FROM (
+            SELECT s.team_id AS team_id, s.year AS year, s.basis AS basis,
+                s.agency_id AS agency_a_id, t.agency_id AS agency_b_id,
+                COUNT(*) AS activities, 0 AS programmes,
+                SUM(s.spent + t.spent) AS spent
+            FROM {CONTRIBUTIONS} s JOIN {CONTRIBUTIONS} t
+                ON t.activity_id = s.activity_id AND t.year = s.year
+                AND t.basis = s.basis AND t.agency_id > s.agency_id
+            GROUP BY s.team_id, s.year, s.basis, s.agency_id, t.agency_id
+            UNION ALL
+            SELECT team_id, year, basis, agency_a_id, agency_b_id, 0, COUNT(*), 0
+            FROM ({_programme_pairs(team_ids)}) pp
+            GROUP BY team_id, year, basis, agency_a_id, agency_b_id
+        ) x
+        GROUP BY x.team_id, x.agency_a_id, x.agency_b_id, x.year, x.basis
+        """,
+        [],
+    )
+
+
+@dataclass(frozen=True)
+class CoherenceTable:
+    """One coherence table, its row key and its scratch table's SELECT."""
+
+    model: type[Model]
+    key: tuple[str, ...]
+    values: tuple[str, ...]
+    select: Any  # Callable[[Sequence[int]], tuple[str, list]]
+
+    @property
+    def label(self) -> str:
+        return self.model.__name__
+
+    @property
+    def scratch(self) -> str:
+        return f"coherence_{self.model._meta.model_name}"
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return ("country_team_id", *self.key, *self.values)
+
+
+def _scorecard(team_ids: Sequence[int]) -> tuple[str, list]:
+    """Headline figures per team year, from the measures' scratch tables."""
+    delivery = coherence_table(JointDeliveryRollup).scratch
+    outputs = coherence_table(OutputAgencyRollup).scratch
+    links = coherence_table(CollaborationLink).scratch
+    values = coherence_table(DisaggregationRollup).scratch
+    areas, area_activity, _area = _m2m(JointActivity, "common_chapter_areas")
+    same = "{0}.team_id = k.team_id AND {0}.year = k.year AND {0}.basis = k.basis"
+    same_row = (
+        "{0}.country_team_id = k.team_id AND {0}.year = k.year AND {0}.basis = k.basis"
+    )
+    return (
+        f"""
+        SELECT k.team_id AS country_team_id, k.year AS year, k.basis AS basis,
+            COALESCE(d.spent, 0) AS spent, COALESCE(d.joint_spent, 0) AS joint_spent,
+            COALESCE(d.programme_spent, 0) AS programme_spent,
+            COALESCE(o.delivered, 0) AS outputs_delivered,
+            COALESCE(o.single, 0) AS outputs_single_agency,
+            COALESCE(o.agency_total, 0) AS output_agency_total,
+            COALESCE(n.agencies, 0) AS agency_count,
+            COALESCE(l.pairs, 0) AS linked_pairs,
+            COALESCE(v.expecting_count, 0) AS values_expecting,
+            COALESCE(v.complete_count, 0) AS values_complete,
+            COALESCE(cc.spent, 0) AS signatory_spent,
+            COALESCE(cc.joint_spent, 0) AS signatory_joint_spent
+        FROM ({_team_years()}) k
+        LEFT JOIN {delivery} d ON {same_row.format("d")} AND d.agency_id IS NULL
+        LEFT JOIN (
+            SELECT country_team_id, year, basis, COUNT(*) AS delivered,
+                SUM(CASE WHEN agency_count = 1 THEN 1 ELSE 0 END) AS single,
+                SUM(agency_count) AS agency_total
+            FROM {outputs} GROUP BY country_team_id, year, basis
+        ) o ON {same_row.format("o")}
+        LEFT JOIN (
+            SELECT team_id, year, basis, COUNT(*) AS agencies FROM (
+                SELECT team_id, year, basis, agency_id FROM {CONTRIBUTIONS}
+                UNION
+                SELECT team_id, year, basis, agency_a_id
+                FROM ({_programme_pairs(team_ids)}) pa
+                UNION
+                SELECT team_id, year, basis, agency_b_id
+                FROM ({_programme_pairs(team_ids)}) pb
+            ) at_work GROUP BY team_id, year, basis
+        ) n ON {same.format("n")}
+        LEFT JOIN (
+            SELECT country_team_id, year, basis, COUNT(*) AS pairs
+            FROM {links} GROUP BY country_team_id, year, basis
+        ) l ON {same_row.format("l")}
+        LEFT JOIN {values} v ON {same_row.format("v")}
+            AND v.outcome_id IS NULL AND v.indicator_id IS NULL
+        LEFT JOIN (
+            SELECT s.team_id AS team_id, s.year AS year, s.basis AS basis,
+                {_money("s.spent", "spent")},
+                {
+            _money(
+                "CASE WHEN y.signatory_count >= 2 THEN s.spent ELSE 0 END",
+                "joint_spent",
+            )
+        }
+            FROM {CONTRIBUTIONS} s {_ACTIVITY_YEAR}
+            JOIN {_table(Agency)} ag ON ag.id = s.agency_id
+            WHERE ag.is_common_chapter_signatory = %s AND EXISTS (
+                SELECT 1 FROM {areas} t WHERE t.{area_activity} = s.activity_id)
+            GROUP BY s.team_id, s.year, s.basis
+        ) cc ON {same.format("cc")}
+        """,
+        [True],
+    )
+
+
+_MONEY_DELIVERY = (
+    "spent",
+    "joint_spent",
+    "programme_spent",
+    "available",
+    "joint_available",
+)
+
+# In dependency order: the scorecard reads the others' scratch tables.
+TABLES: tuple[CoherenceTable, ...] = (
+    CoherenceTable(
+        JointDeliveryRollup,
+        key=("agency_id", "year", "basis"),
+        values=(
+            *_MONEY_DELIVERY,
+            "contribution_count",
+            "activity_count",
+            "joint_activity_count",
+        ),
+        select=_joint_delivery,
+    ),
+    CoherenceTable(
+        OutputAgencyRollup,
+        key=("framework_id", "outcome_id", "output_id", "year", "basis"),
+        values=("agency_count", "planned_agency_count", "sole_agency_id", "spent"),
+        select=_output_agencies,
+    ),
+    CoherenceTable(
+        AgencyOutcomeRollup,
+        key=("framework_id", "outcome_id", "agency_id", "year", "basis"),
+        values=("spent", "available", "indicators_reported", "indicator_count"),
+        select=_agency_outcomes,
+    ),
+    CoherenceTable(
+        DisaggregationRollup,
+        key=("outcome_id", "indicator_id", "year", "basis"),
+        values=(
+            "value_count",
+            "expecting_count",
+            "complete_count",
+            *(f"{d}_{part}" for d in LNOB_DIMENSIONS for part in ("expected", "count")),
+        ),
+        select=_disaggregation,
+    ),
+    CoherenceTable(
+        TargetGroupFundingRollup,
+        key=("target_group", "year", "basis"),
+        values=(
+            "required",
+            "available",
+            "spent",
+            "activity_count",
+            "contribution_count",
+        ),
+        select=_target_groups,
+    ),
+    CoherenceTable(
+        CommonChapterDeliveryRollup,
+        key=("area_id", "agency_id", "year", "basis"),
+        values=(
+            "spent",
+            "joint_spent",
+            "activity_count",
+            "joint_activity_count",
+            "signatory_count",
+        ),
+        select=_common_chapter,
+    ),
+    CoherenceTable(
+        CollaborationLink,
+        key=("agency_a_id", "agency_b_id", "year", "basis"),
+        values=("shared_activities", "shared_programmes", "shared_spent"),
+        select=_links,
+    ),
+    CoherenceTable(
+        CoherenceScorecard,
+        key=("year", "basis"),
+        values=(
+            "spent",
+            "joint_spent",
+            "programme_spent",
+            "outputs_delivered",
+            "outputs_single_agency",
+            "output_agency_total",
+            "agency_count",
+            "linked_pairs",
+            "values_expecting",
+            "values_complete",
+            "signatory_spent",
+            "signatory_joint_spent",
+        ),
+        select=_scorecard,
+    ),
+)
+
+
+def coherence_table(model: type[Model]) -> CoherenceTable:
+    return next(table for table in TABLES if table.model is model)
+
+
+def _stage(cursor: Any, team_ids: Sequence[int]) -> None:
+    stage_contributions(cursor, team_ids)
+    stage_activity_years(cursor)
+    stage_values(cursor, team_ids)
+    for table in TABLES:
+        select, params = table.select(team_ids)
+        _create_scratch(cursor, table.scratch, select, params)
+
+
+def _drop_scratch(cursor: Any) -> None:
+    for name in (
+        *(table.scratch for table in reversed(TABLES)),
+        VALUES,
+        ACTIVITY_YEARS,
+        CONTRIBUTIONS,
+    ):
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+# --- the whole job ----------------------------------------------------------------
+
+
+def recompute_coherence(team_ids: Iterable[int]) -> dict[str, int]:
+    """Recompute the coherence rows of the teams; return rows written per table.
+
+    Runs inside the caller's transaction, next to the team's rollups, so both
+    change together. One call handles one team or many.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("Recompute coherence measures inside a transaction.")
+    teams = sorted(set(team_ids))
+    if not teams:
+        return {}
+    written: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        _stage(cursor, teams)
+        for table in TABLES:
+            written[table.label] = _write(cursor, table, teams)
+        written[coherence_overlaps.LABEL] = coherence_overlaps.write_alerts(
+            cursor, teams
+        )
+        _drop_scratch(cursor)
+    return written
+
+
+def _write(cursor: Any, table: CoherenceTable, team_ids: Sequence[int]) -> int:
+    in_teams, params = _teams(team_ids, "country_team_id")
+    cursor.execute(f"DELETE FROM {_table(table.model)} WHERE {in_teams}", params)
+    columns = ", ".join(table.columns)
+    cursor.execute(
+        f"INSERT INTO {_table(table.model)} ({columns}) "
+        f"SELECT {columns} FROM {table.scratch}"
+    )
+    return cursor.rowcount
+
+
+# --- audit ------------------------------------------------------------------------
+
+
+def audit_coherence(team_id: int) -> list[rollups.Difference]:
+    """Recompute a team's coherence rows in memory and list where the stored
+    rows differ (alerts included). Call inside a transaction."""
+    differences: list[rollups.Difference] = []
+    with connection.cursor() as cursor:
+        _stage(cursor, [team_id])
+        for table in TABLES:
+            cursor.execute(
+                f"SELECT {', '.join(table.columns[1:])} FROM {table.scratch}"
+            )
+            names = table.columns[1:]
+            expected = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            stored = table.model.objects.filter(country_team_id=team_id).values(*names)
+            differences += compare_rows(
+                table.model, table.label, table.key, stored, expected
+            )
+        differences += compare_rows(
+            OverlapAlert,
+            coherence_overlaps.LABEL,
+            coherence_overlaps.ALERT_KEY,
+            OverlapAlert.objects.filter(country_team_id=team_id).values(
+                *coherence_overlaps.ALERT_KEY, *coherence_overlaps.ALERT_VALUES
+            ),
+            coherence_overlaps.alert_rows(cursor, team_id),
+        )
+        _drop_scratch(cursor)
+    return differences
+
+
+def audit_team_coherence(*, team_id: int) -> list[rollups.Difference]:
+    """The audit in its own transaction, for the audit command."""
+    with transaction.atomic():
+        return audit_coherence(team_id)
+
+
+def compare_rows(
+    model: type[Model],
+    label: str,
+    key: Sequence[str],
+    stored: Iterable[dict[str, Any]],
+    expected: Iterable[dict[str, Any]],
+) -> list[rollups.Difference]:
+    """Differences between two sets of rows of one table, by key."""
+    stored_rows, expected_rows = (
+        _keyed(model, key, stored),
+        _keyed(model, key, expected),
+    )
+    return [
+        rollups.Difference(
+            table=label,
+            key=dict(zip(key, row_key, strict=True)),
+            stored=stored_rows.get(row_key),
+            expected=expected_rows.get(row_key),
+        )
+        for row_key in sorted(
+            set(stored_rows) | set(expected_rows),
+            key=lambda k: tuple((v is None, str(v)) for v in k),
+        )
+        if stored_rows.get(row_key) != expected_rows.get(row_key)
+    ]
+
+
+def _keyed(
+    model: type[Model], key: Sequence[str], rows: Iterable[dict[str, Any]]
+) -> dict[tuple, dict[str, Any]]:
+    keyed = {}
+    for row in rows:
+        clean = {name: _normalised(model, name, value) for name, value in row.items()}
+        keyed[tuple(clean[name] for name in key)] = {
+            name: value for name, value in clean.items() if name not in key
+        }
+    return keyed
+
+
+def _normalised(model: type[Model], name: str, value: Any) -> Any:
+    """A value as the model reads it back, so both sides compare equal."""
+    if value is None:
+        return None
+    field = model._meta.get_field(name)
+    kind = field.get_internal_type()
+    if kind == "DecimalField":
+        with localcontext(prec=60):
+            number = (
+                Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+            )
+            return number.quantize(Decimal(1).scaleb(-field.decimal_places))
+    if kind == "BooleanField":
+        return bool(value)
+    return value

@@ -1,0 +1,316 @@
+# ruff: noqa: S608 -- SQL here is assembled from model metadata and constants only;
+# every value goes in as a query parameter.
+"""Overlap and duplication alerts: activities of different agencies that may be
+the same work done twice.
+
+A pair of activities is a candidate when SQL finds them in one team, led by
+different agencies, linked to a common output, sharing a location and running
+at the same time (cancelled activities left out). Python then compares only
+those candidates' titles: the pair is an alert when their similarity reaches
+`SIMILARITY_THRESHOLD`.
+
+Decisions of the RC office (`OverlapDecision`) live apart from the alerts and
+survive every recompute. A decided pair keeps its decision until it changes
+materially (`changed_materially`): it comes to share an output or a location it
+did not share when decided, or its overlap in time grows by more than
+`OVERLAP_GROWTH_DAYS`. Then the alert is open again, marked as changed. Title
+edits, money and an overlap that shrinks never reopen a decision.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
+from typing import Any, Protocol
+
+from django.db import connection
+
+from frameworks.models import ImplementationStatus, JointActivity, WorkflowStatus
+from reporting.models.coherence import AlertStatus, OverlapAlert, OverlapDecision
+
+LABEL = OverlapAlert.__name__
+SIMILARITY_THRESHOLD = Decimal("0.5")
+OVERLAP_GROWTH_DAYS = 90
+STEM_LENGTH = 5
+
+# Words that say nothing about what an activity does; without them two titles
+# are not "similar" because both are "joint support to the programme".
+STOP_WORDS = frozenset(
+    {
+        "and",
+        "are",
+        "for",
+        "from",
+        "into",
+        "its",
+        "the",
+        "their",
+        "with",
+        "within",
+        "through",
+        "towards",
+        "across",
+        "among",
+        "between",
+        "after",
+        "before",
+        "over",
+        "under",
+        "via",
+        "des",
+        "les",
+        "pour",
+        "par",
+        "dans",
+        "sur",
+        "avec",
+        "los",
+        "las",
+        "del",
+        "para",
+        "con",
+        "joint",
+        "support",
+        "programme",
+        "program",
+        "project",
+        "activity",
+        "activities",
+        "initiative",
+    }
+)
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _ascii(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+@cache
+def title_words(title: str) -> frozenset[str]:
+    """The stems a title is compared by: lower-case words of three letters or
+    more, stop words left out, cut to their first five letters (so
+    "displaced" and "displacement" match)."""
+    return frozenset(
+        word[:STEM_LENGTH]
+        for word in _WORD.findall(_ascii(title).lower())
+        if len(word) >= 3 and word not in STOP_WORDS
+    )
+
+
+def title_similarity(first: str, second: str) -> Decimal:
+    """Dice coefficient of the titles' stems: 2 |A ∩ B| / (|A| + |B|), 0 to 1."""
+    a, b = title_words(first), title_words(second)
+    if not a or not b:
+        return Decimal("0.000")
+    return (Decimal(2 * len(a & b)) / Decimal(len(a) + len(b))).quantize(
+        Decimal("0.001"), rounding=ROUND_HALF_UP
+    )
+
+
+class PairSnapshot(Protocol):
+    shared_output_ids: list[int]
+    shared_location_ids: list[int]
+    overlap_days: int
+
+
+def changed_materially(now: Any, decided: PairSnapshot) -> bool:
+    """Whether a pair changed enough since a decision to be looked at again.
+
+    `now` is an alert (or its row as a dict), `decided` the decision.
+    """
+
+    def value(name: str) -> Any:
+        return now[name] if isinstance(now, dict) else getattr(now, name)
+
+    return (
+        not set(value("shared_output_ids")) <= set(decided.shared_output_ids)
+        or not set(value("shared_location_ids")) <= set(decided.shared_location_ids)
+        or value("overlap_days") > decided.overlap_days + OVERLAP_GROWTH_DAYS
+    )
+
+
+# --- finding candidates --------------------------------------------------------------
+
+
+def _m2m(name: str) -> tuple[str, str, str]:
+    link = JointActivity._meta.get_field(name)
+    quote = connection.ops.quote_name
+    return (
+        quote(link.m2m_db_table()),
+        quote(link.m2m_column_name()),
+        quote(link.m2m_reverse_name()),
+    )
+
+
+def candidate_pairs(cursor: Any, team_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """Pairs (lower id first) of the teams' activities that could overlap: one
+    team, different lead agencies, a common output, a common location and
+    periods that meet. Neither may be cancelled."""
+    activity = connection.ops.quote_name(JointActivity._meta.db_table)
+    outputs, output_activity, output_output = _m2m("outputs")
+    places, place_activity, place_region = _m2m("locations")
+    marks = ", ".join(["%s"] * len(team_ids))
+    cancelled = ImplementationStatus.CANCELLED
+    cursor.execute(
+        f"""
+        SELECT DISTINCT a.id, b.id
+        FROM {activity} a
+        JOIN {outputs} la ON la.{output_activity} = a.id
+        JOIN {outputs} lb ON lb.{output_output} = la.{output_output}
+            AND lb.{output_activity} > a.id
+        JOIN {activity} b ON b.id = lb.{output_activity}
+        WHERE a.country_team_id IN ({marks})
+            AND b.country_team_id = a.country_team_id
+            AND a.agency_id <> b.agency_id
+            AND a.start_date <= b.end_date AND b.start_date <= a.end_date
+            AND a.implementation_status <> '{cancelled}'
+            AND b.implementation_status <> '{cancelled}'
+            AND EXISTS (
+                SELECT 1 FROM {places} ma JOIN {places} mb
+                    ON mb.{place_region} = ma.{place_region}
+                WHERE ma.{place_activity} = a.id AND mb.{place_activity} = b.id)
+        ORDER BY a.id, b.id
+        """,
+        list(team_ids),
+    )
+    return [(a, b) for a, b in cursor.fetchall()]
+
+
+def _links(cursor: Any, name: str, ids: Sequence[int]) -> dict[int, set[int]]:
+    table, owner, other = _m2m(name)
+    found: dict[int, set[int]] = defaultdict(set)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join(["%s"] * len(chunk))
+        cursor.execute(
+            f"SELECT {owner}, {other} FROM {table} WHERE {owner} IN ({marks})", chunk
+        )
+        for activity_id, other_id in cursor.fetchall():
+            found[activity_id].add(other_id)
+    return found
+
+
+def compute_alerts(cursor: Any, team_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The teams' alert rows, with the RC office's decisions applied."""
+    pairs = candidate_pairs(cursor, team_ids)
+    if not pairs:
+        return []
+    ids = sorted({activity_id for pair in pairs for activity_id in pair})
+    activities = {
+        row["pk"]: row
+        for start in range(0, len(ids), 500)
+        for row in JointActivity.objects.filter(pk__in=ids[start : start + 500])
+        .order_by()
+        .values(
+            "pk",
+            "country_team_id",
+            "agency_id",
+            "title",
+            "start_date",
+            "end_date",
+            "status",
+        )
+    }
+    outputs = _links(cursor, "outputs", ids)
+    places = _links(cursor, "locations", ids)
+    decisions = {
+        (decision.activity_a_id, decision.activity_b_id): decision
+        for decision in OverlapDecision.objects.filter(
+            country_team_id__in=team_ids
+        ).order_by()
+    }
+    rows = []
+    for a_id, b_id in pairs:
+        a, b = activities[a_id], activities[b_id]
+        similarity = title_similarity(a["title"], b["title"])
+        if similarity < SIMILARITY_THRESHOLD:
+            continue
+        start: date = max(a["start_date"], b["start_date"])
+        end: date = min(a["end_date"], b["end_date"])
+        row = {
+            "country_team_id": a["country_team_id"],
+            "activity_a_id": a_id,
+            "activity_b_id": b_id,
+            "agency_a_id": a["agency_id"],
+            "agency_b_id": b["agency_id"],
+            "similarity": similarity,
+            "shared_output_ids": sorted(outputs[a_id] & outputs[b_id]),
+            "shared_location_ids": sorted(places[a_id] & places[b_id]),
+            "overlap_start": start,
+            "overlap_end": end,
+            "overlap_days": (end - start).days + 1,
+            "both_validated": a["status"] == b["status"] == WorkflowStatus.VALIDATED,
+        }
+        row.update(_status(row, decisions.get((a_id, b_id))))
+        rows.append(row)
+    return rows
+
+
+def _status(row: dict[str, Any], decision: OverlapDecision | None) -> dict[str, Any]:
+    if decision is None:
+        return {"status": AlertStatus.OPEN, "reopened": False}
+    if changed_materially(row, decision):
+        return {"status": AlertStatus.OPEN, "reopened": True}
+    return {"status": decision.status, "reopened": False}
+
+
+def write_alerts(cursor: Any, team_ids: Sequence[int]) -> int:
+    """Bring the teams' alerts in line with a recomputation; return how many
+    were deleted, changed or added. An alert that stays keeps its id, so a
+    link to it (or an API client holding it) outlives recomputes."""
+    computed = {
+        (row["activity_a_id"], row["activity_b_id"]): row
+        for row in compute_alerts(cursor, team_ids)
+    }
+    stored = {
+        (alert.activity_a_id, alert.activity_b_id): alert
+        for alert in OverlapAlert.objects.filter(country_team_id__in=team_ids)
+    }
+    gone = [alert.pk for key, alert in stored.items() if key not in computed]
+    changed = []
+    for key, alert in stored.items():
+        row = computed.get(key)
+        if row is None or all(
+            getattr(alert, name) == row[name] for name in ALERT_VALUES
+        ):
+            continue
+        for name in ALERT_VALUES:
+            setattr(alert, name, row[name])
+        changed.append(alert)
+    for start in range(0, len(gone), 500):
+        OverlapAlert.objects.filter(pk__in=gone[start : start + 500]).delete()
+    OverlapAlert.objects.bulk_update(changed, ALERT_VALUES, batch_size=500)
+    added = [OverlapAlert(**row) for key, row in computed.items() if key not in stored]
+    OverlapAlert.objects.bulk_create(added, batch_size=500)
+    return len(gone) + len(changed) + len(added)
+
+
+ALERT_KEY = ("activity_a_id", "activity_b_id")
+ALERT_VALUES = (
+    "agency_a_id",
+    "agency_b_id",
+    "similarity",
+    "shared_output_ids",
+    "shared_location_ids",
+    "overlap_start",
+    "overlap_end",
+    "overlap_days",
+    "both_validated",
+    "status",
+    "reopened",
+)
+
+
+def alert_rows(cursor: Any, team_id: int) -> list[dict[str, Any]]:
+    """A team's alert rows as the audit compares them, key and values only."""
+    return [
+        {name: row[name] for name in (*ALERT_KEY, *ALERT_VALUES)}
+        for row in compute_alerts(cursor, [team_id])
+    ]
