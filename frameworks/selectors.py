@@ -715,6 +715,8 @@ def _field_label(name: str) -> str:
             continue
     if name == "agency":
         return str(_("Lead agency"))
+    if name == "strategic_plan_outputs":
+        return str(_("Strategic-plan outputs"))
     if name.startswith("result "):
         return str(_("Result %(rest)s")) % {"rest": name.removeprefix("result ")}
     return name.replace("_", " ").capitalize()
