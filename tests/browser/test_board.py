@@ -208,8 +208,6 @@ def test_board_member_reads_filters_maps_and_drills_down(live_server, board, chr
 def test_board_pages_have_no_serious_accessibility_violations(
     live_server, board, chromium
 ):
-    if not AXE.exists():
-        pytest.skip("axe-core is not vendored under tests/browser/vendor")
     base, year = live_server.url, board.year
     member = Viewer(chromium, base, board.world.board_member.username)
     page = member.page
