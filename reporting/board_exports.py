@@ -150,6 +150,7 @@ def _progress_columns() -> list[Column]:
         Column(_("Indicators on track"), "count"),
         Column(_("Off track"), "count"),
         Column(_("No data"), "count"),
+        # xgettext:no-python-format
         Column(_("% on track"), "percent"),
     ]
 
@@ -603,6 +604,7 @@ def cc_area_table(summary: CommonChapterSummary, links: BoardLinks) -> Table:
             Column(_("Accelerator initiatives"), "count"),
             *(Column(str(label), "count") for label in statuses.values()),
             Column(_("Four agencies: spent (USD)"), "money"),
+            # xgettext:no-python-format
             Column(_("Four agencies: delivery (% of available)"), "percent"),
             Column(_("All agencies: spent (USD)"), "money"),
             Column(_("Four agencies' share of spending (%)"), "percent"),
@@ -922,6 +924,7 @@ def summary_charts(summary: BoardSummary) -> dict[str, dict[str, Any]]:
             "labels": [str(line.year) for line in trend],
             "highlight": [line.in_period for line in trend],
             "axis": _("USD"),
+            # xgettext:no-python-format
             "axis_percent": _("% on track"),
             "datasets": [
                 *(

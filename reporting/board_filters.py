@@ -37,6 +37,7 @@ def measure_choices() -> dict[str, str]:
         "required": _("Required (USD)"),
         "available": _("Available (USD)"),
         "spent": _("Spent (USD)"),
+        # xgettext:no-python-format
         "funded": _("Funded (% of required)"),
         "joint_programme_share": _("Spent through joint programmes (%)"),
         "on_track_share": _("Indicators on track (%)"),
