@@ -55,6 +55,7 @@ migrate: $(INSTALLED) | var
 run: migrate compilemessages
 	$(MANAGE) load_reference_data
 	$(MANAGE) seed_demo
+	$(MANAGE) build_demo_reports
 	$(MANAGE) runserver $(ADDRESS)
 
 require-redis:

@@ -54,3 +54,6 @@ def rebuild_all_rollups_task() -> None:
         on_batch=lambda teams: report_rebuild_progress(*(team.pk for team in teams))
     )
 
+
+# The report job lives in its own module; Celery finds tasks in <app>.tasks.
+from reporting.report_tasks import build_report_task as build_report_task  # noqa: E402

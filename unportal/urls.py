@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("reporting.coherence_urls", namespace="coherence")),
     path("board/", include("reporting.board_urls")),
     path("board/strategic-plans/", include("reporting.strategic_plan_urls")),
+    path("", include("reporting.report_urls")),
+    path("", include("reporting.open_data_urls")),
 ]
 
 if settings.DEBUG:
