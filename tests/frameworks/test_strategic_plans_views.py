@@ -326,5 +326,5 @@ def test_plan_and_alignment_page_queries_do_not_grow(
         client.get(url)
 
 
-# Including the session, the user and the layout's permission look-ups.
-PAGE_QUERIES = {"plan_detail": 11, "team_alignment": 12}
+# Including the session and the user.
+PAGE_QUERIES = {"plan_detail": 11, "team_alignment": 10}
