@@ -8,10 +8,11 @@ with its own services, so the admin only shows them (with their history).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
@@ -668,6 +669,8 @@ class StrategicPlanAdmin(admin.ModelAdmin):
     list_select_related = ("agency",)
     search_fields = ("title", "agency__code", "source_document")
     autocomplete_fields = ("agency",)
+    # A source address typed without a scheme is an https one.
+    formfield_overrides: ClassVar[dict] = {models.URLField: {"assume_scheme": "https"}}
     inlines = (StrategicPlanOutcomeInline,)
 
 

@@ -116,7 +116,7 @@ def test_keys_issued_before_digests_keep_working(world):
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, "
-            "user_id bigint NOT NULL, created timestamp NOT NULL)"
+            "user_id bigint NOT NULL, created timestamp with time zone NOT NULL)"
         )
         cursor.execute(
             "INSERT INTO authtoken_token VALUES (%s, %s, %s)",
