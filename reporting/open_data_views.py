@@ -15,14 +15,11 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from reporting.exports import Table, table_notes, write_csv, write_xlsx
 from reporting.iati import NothingToExportError, export_team_iati
 from reporting.report_charts import build_annual_charts
 from reporting.report_content import (
-    FUNDING_TABLES,
     AnnualReport,
     get_annual_report,
 )
@@ -32,11 +29,13 @@ from reporting.report_services import (
     get_published_team,
     list_published_teams,
 )
-from reporting.report_views import serve_report_file
+from reporting.report_views import (
+    annual_table_names,
+    annual_table_response,
+    serve_report_file,
+)
 
 View = Callable[..., HttpResponse]
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def open_data_view(view: View) -> View:
@@ -78,11 +77,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def _table_names() -> list[tuple[str, str]]:
-    return [
-        ("funding-by-outcome", _("Funding by outcome")),
-        ("funding-by-agency", _("Funding by agency")),
-        ("funding-by-outcome-and-agency", _("Funding by outcome and agency")),
-    ]
+    return annual_table_names()
 
 
 @open_data_view
@@ -104,34 +99,9 @@ def annual_report(request: HttpRequest, code: str, year: int) -> HttpResponse:
 def table_download(
     request: HttpRequest, code: str, year: int, table: str, extension: str
 ) -> HttpResponse:
-    if table not in FUNDING_TABLES or extension not in ("csv", "xlsx"):
-        raise Http404
     published = _published_or_404(code)
     report = _report_or_404(published, year)
-    built = FUNDING_TABLES[table](report)
-    if extension == "csv":
-        response = HttpResponse(
-            write_csv(built), content_type="text/csv; charset=utf-8"
-        )
-    else:
-        response = HttpResponse(
-            write_xlsx(built, _describe(report, built)), content_type=XLSX
-        )
-    name = f"unportal-{published.team.code.lower()}-{year}-{table}.{extension}"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
-
-
-def _describe(report: AnnualReport, table: Table) -> list[tuple[str, Any]]:
-    return [
-        (_("Table"), table.title),
-        (_("Country team"), f"{report.team.name} ({report.team.code})"),
-        (_("Cooperation Framework"), str(report.framework)),
-        (_("Year"), report.year),
-        (_("Figures"), _("Validated figures only")),
-        (_("As of"), report.as_of_stamp() or _("never")),
-        *table_notes(table),
-    ]
+    return annual_table_response(report, table, extension)
 
 
 @open_data_view

@@ -21,6 +21,11 @@ urlpatterns = [
         name="annual_report",
     ),
     path(
+        "teams/<str:code>/reports/annual/<int:year>/<slug:table>.<slug:extension>",
+        report_views.annual_table_download,
+        name="annual_table",
+    ),
+    path(
         "teams/<str:code>/reports/<int:pk>/progress/",
         report_views.report_progress,
         name="progress",

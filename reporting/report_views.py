@@ -26,9 +26,12 @@ from django.views.decorators.http import require_GET, require_POST
 from coordination.models import CountryTeam
 from reporting.board_filters import BoardFilterForm
 from reporting.board_selectors import load_filter_options
+from reporting.exports import Table, table_notes, write_csv, write_xlsx
 from reporting.models import ReportFile, ReportStatus
 from reporting.report_charts import build_annual_charts
 from reporting.report_content import (
+    FUNDING_TABLES,
+    AnnualReport,
     BoardFiltersError,
     describe_board_filters,
     get_annual_report,
@@ -48,6 +51,8 @@ from reporting.report_services import (
     request_board_summary,
     requested_parameters,
 )
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class AnnualReportRequestForm(forms.Form):
@@ -159,10 +164,64 @@ def annual_report(request: HttpRequest, code: str, year: int) -> HttpResponse:
     context = _team_context(request, team)
     context.update(annual_report_context(report, build_annual_charts(report)))
     context["years"] = list_report_years(team=team)
+    context["tables_offered"] = annual_table_names()
     context["pdf"] = get_finished_team_report(
         team=team, year=year, language=translation.get_language()
     )
     return render(request, "reporting/reports/annual_report.html", context)
+
+
+@login_required
+@require_GET
+def annual_table_download(
+    request: HttpRequest, code: str, year: int, table: str, extension: str
+) -> HttpResponse:
+    team = _team_or_404(request, code)
+    report = get_annual_report(team=team, year=year)
+    if report is None:
+        raise Http404
+    return annual_table_response(report, table, extension)
+
+
+def annual_table_names() -> list[tuple[str, str]]:
+    """The report's downloadable tables: (name in the address, label)."""
+    return [
+        ("funding-by-outcome", _("Funding by outcome")),
+        ("funding-by-agency", _("Funding by agency")),
+        ("funding-by-outcome-and-agency", _("Funding by outcome and agency")),
+    ]
+
+
+def annual_table_response(
+    report: AnnualReport, table: str, extension: str
+) -> HttpResponse:
+    """One funding table of a report as CSV or XLSX: the rows the page shows."""
+    if table not in FUNDING_TABLES or extension not in ("csv", "xlsx"):
+        raise Http404
+    built = FUNDING_TABLES[table](report)
+    if extension == "csv":
+        response = HttpResponse(
+            write_csv(built), content_type="text/csv; charset=utf-8"
+        )
+    else:
+        response = HttpResponse(
+            write_xlsx(built, _describe_table(report, built)), content_type=XLSX
+        )
+    name = f"unportal-{report.team.code.lower()}-{report.year}-{table}.{extension}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _describe_table(report: AnnualReport, table: Table) -> list[tuple[str, Any]]:
+    return [
+        (_("Table"), table.title),
+        (_("Country team"), f"{report.team.name} ({report.team.code})"),
+        (_("Cooperation Framework"), str(report.framework)),
+        (_("Year"), report.year),
+        (_("Figures"), _("Validated figures only")),
+        (_("As of"), report.as_of_stamp() or _("never")),
+        *table_notes(table),
+    ]
 
 
 @login_required

@@ -58,6 +58,13 @@ def file_url(report: ReportFile, name: str = "download") -> str:
     return reverse(f"reports:{name}", kwargs={"code": "SOM", "pk": report.pk})
 
 
+def table_url(year: int, table: str, extension: str, code: str = "SOM") -> str:
+    return reverse(
+        "reports:annual_table",
+        kwargs={"code": code, "year": year, "table": table, "extension": extension},
+    )
+
+
 def sign_in(client, reported: Reported, who: str | None):
     if who:
         client.force_login(getattr(reported.world, who))
@@ -76,6 +83,7 @@ def test_reading_is_for_the_team_and_the_board(client, reported, who):
     urls = [
         list_url(),
         page_url(reported.year),
+        table_url(reported.year, "funding-by-outcome", "csv"),
         file_url(finished, "progress"),
         file_url(finished),
     ]
@@ -372,3 +380,37 @@ def test_report_page_stays_within_its_query_budget(
     # years (3) and the PDF on offer.
     with django_assert_max_num_queries(28):
         assert client.get(page_url(reported.year)).status_code == 200
+
+
+# --- the report's tables as files -------------------------------------------------
+
+TABLES = ["funding-by-outcome", "funding-by-agency", "funding-by-outcome-and-agency"]
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_members_download_each_table_whatever_the_open_data_switch(
+    client, reported, settings, table
+):
+    settings.UNPORTAL_OPEN_DATA = False
+    sign_in(client, reported, "fp_undp")
+    page = client.get(page_url(reported.year)).content.decode()
+    url = table_url(reported.year, table, "csv")
+    assert f'href="{url}"' in page
+
+    response = client.get(url)
+
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="unportal-som-{reported.year}-{table}.csv"'
+    )
+    text = response.content.decode("utf-8-sig")
+    assert f"{VALIDATED['required']}.00" in text
+    for value in SUBMITTED.values():
+        assert value not in text
+
+
+def test_unknown_report_tables_and_formats_are_not_found(client, reported):
+    sign_in(client, reported, "rco")
+    year = reported.year
+    assert client.get(table_url(year, "salaries", "csv")).status_code == 404
+    assert client.get(table_url(year, "funding-by-outcome", "pdf")).status_code == 404
+    assert client.get(table_url(1990, "funding-by-outcome", "csv")).status_code == 404
