@@ -42,7 +42,7 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import NotSupportedError, connection
 from django.db.models import Model
 
 from frameworks.models import (
@@ -160,7 +160,16 @@ def _prepare_session(cursor: Any) -> None:
     by key look dearer than scanning whole tables, which is five times slower;
     its sorts and hashes should fit in memory; and compiling its statements
     (JIT) takes longer than running them.
+
+    On SQLite, refuse a version without FULL JOIN (3.39) with a clear message.
     """
+    if connection.vendor == "sqlite":
+        version = connection.Database.sqlite_version_info
+        if version < (3, 39):
+            raise NotSupportedError(
+                "Rollups need SQLite 3.39 or later (FULL JOIN); this Python uses "
+                f"SQLite {'.'.join(map(str, version))}."
+            )
     if connection.vendor == "postgresql":
         cursor.execute(
             "SELECT set_config('work_mem', %s, true), "

@@ -54,10 +54,11 @@ WAKE_UP_RETRY_POLICY = {
     "interval_max": 0.2,
 }
 REBUILD_PROGRESS_TIMEOUT = 60 * 60
-# A full rebuild takes teams in batches of about this many contributions: few
-# enough that a batch's sorts and hashes stay in memory and a team's job never
-# waits long behind it, many enough that the fixed cost of a recompute (some
-# thirty statements) is paid a few times, not once per team.
+# A full rebuild takes teams in batches of at most this many contributions:
+# few enough that a batch's sorts and hashes fit in the rollup work_mem and a
+# team's job does not wait long behind the batch, many enough that the fixed
+# cost of a recompute (a few dozen statements) is paid a few times, not once
+# per team.
 REBUILD_BATCH_CONTRIBUTIONS = 200_000
 
 

@@ -691,7 +691,6 @@ def test_a_full_rebuild_consumes_every_request_and_stamps_every_team(two_teams):
 
     assert not RollupRequest.objects.exists()
     assert batch.claimed >= 2
-    assert batch.rows["TeamFundingRollup"] == TeamFundingRollup.objects.count()
     stamps = {
         state.country_team_id: state.computed_at for state in RollupState.objects.all()
     }
@@ -787,3 +786,56 @@ def test_the_rebuild_all_task_shows_each_team_its_batchs_progress(two_teams):
             "total": steps,
         }
     assert not RollupRequest.objects.exists()
+
+
+def test_a_second_full_rebuild_writes_nothing(two_teams):
+    from reporting.services import rebuild_all_rollups
+
+    for model in ROLLUP_MODELS:
+        model.objects.all().delete()
+    (first,) = rebuild_all_rollups()
+    assert first.rows["TeamFundingRollup"] == TeamFundingRollup.objects.count() > 0
+    assert first.rows["IndicatorProgress"] == IndicatorProgress.objects.count() > 0
+    before = {team: stored_rows(team) for team in first.team_ids}
+
+    (again,) = rebuild_all_rollups()
+
+    tables = [model.__name__ for model in ROLLUP_MODELS]
+    assert [again.rows[table] for table in tables] == [0] * len(tables)
+    assert {team: stored_rows(team) for team in first.team_ids} == before
+
+
+def test_a_full_rebuild_writes_only_what_changed(two_teams):
+    from reporting.services import rebuild_all_rollups
+
+    world = two_teams
+    rebuild_all_rollups()
+    # A WFP contribution in SOM (its other one was filed under NGA), saved
+    # without its rollup request.
+    work = activity(world, agencies=[world.undp, world.wfp])
+    contribution(
+        world, work, world.wfp, required=5, available=5, spent=5, state="validated"
+    )
+    RollupRequest.objects.all().delete()
+
+    (batch,) = rebuild_all_rollups()
+
+    # By framework: WFP's rows in both bases are new, and the all-agency rows
+    # of both bases change; nothing else, in SOM or NGA.
+    assert batch.rows["TeamFundingRollup"] == 4
+    wfp = TeamFundingRollup.objects.get(
+        country_team=world.team, agency=world.wfp, basis="validated"
+    )
+    assert figures(wfp) == (*money(5, 5, 5), 1, 1, 1)
+
+
+def test_rollups_refuse_an_sqlite_without_full_join(world, monkeypatch):
+    from django.db import NotSupportedError, connection
+
+    from reporting.services import rebuild_team_rollups
+
+    if connection.vendor != "sqlite":
+        pytest.skip("about SQLite")
+    monkeypatch.setattr(connection.Database, "sqlite_version_info", (3, 37, 2))
+    with pytest.raises(NotSupportedError, match=r"SQLite 3\.39 or later.*3\.37\.2"):
+        rebuild_team_rollups(team_id=world.team.pk)
