@@ -533,6 +533,10 @@ def compare_per_team(results: Results) -> None:
         f"{rollups_only:.1f} s. Largest team ({size:,} contributions): "
         f"{seconds:.2f} s, {per_team.rollup_timings[largest][1]:.2f} s without "
         "those steps.",
+        "One team's transaction, median of the teams: "
+        f"{median([t for _n, t in per_team.timings]):.2f} s; without those steps "
+        f"{median([t for _n, t in per_team.rollup_timings]):.2f} s (what a rollup "
+        "job adds to a change, besides Celery).",
     )
 
 

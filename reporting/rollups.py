@@ -8,8 +8,8 @@ the same statements over `country_team_id = ANY(...)`, so its fixed cost is per
 batch, not per team. Everything here takes a `Teams` and keeps the rows of each
 team apart: a batch writes exactly the rows one job per team would.
 
-Funding rollups are set-based SQL that runs unchanged on PostgreSQL and SQLite,
-in three temporary tables and one INSERT ... SELECT per rollup table:
+Funding rollups are set-based SQL that runs unchanged on PostgreSQL and SQLite
+(3.39+), in three temporary tables and one comparison per rollup table:
 
 1. `stage_figures`: each counted contribution once, with the figures of both
    bases side by side, in integer cents;
@@ -17,8 +17,8 @@ in three temporary tables and one INSERT ... SELECT per rollup table:
    outcomes, framework, SDG targets and goals, areas, joint programme;
 3. `stage_sums`: one GROUP BY over the two, per team, key, agency and year; the
    only statement whose work grows with contributions times tags;
-4. `write_funding_table`: DELETE the teams' rows, INSERT the per-agency and
-   all-agency rows of one table from the sums.
+4. `write_funding_table`: pair the teams' stored rows of one table with the
+   per-agency and all-agency rows the sums make, and write only the difference.
 
 Indicator progress is aggregated in SQL down to one row per indicator, reporter,
 year and period ("cells"); combining those few cells into a value to date needs
