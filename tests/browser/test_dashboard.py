@@ -13,6 +13,7 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from django.db import connections
 
 from frameworks.models import Contribution
 from frameworks.services import (
@@ -172,6 +173,9 @@ def test_rc_dashboard_charts_drill_down_and_a_validation_elsewhere(
             run_dashboard(browser, live_server.url, world)
         finally:
             browser.close()
+            # The ORM calls made here opened a connection the live server's
+            # teardown cannot see; left open, it blocks dropping the test database.
+            connections.close_all()
 
 
 def run_dashboard(chromium, base: str, world) -> None:
