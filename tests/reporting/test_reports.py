@@ -301,8 +301,10 @@ def test_report_names_the_framework_results_and_programmes(
     outcome = world.output.outcome
     assert f"Outcome {outcome.code}" in flat
     assert world.output.code in flat
+    # A narrow column may break a code after its hyphen.
+    unbroken = flat.replace("- ", "-")
     for code in ("CHILDREN-VACC", "SCHOOL-PCT", "MEALS", "STUNTING"):
-        assert code in flat
+        assert code in unbroken
     assert has_words(text, world.programme.title)
     assert "UNDP" in flat
     assert "UNICEF" not in flat.split("Funding by agency")[1].split("Funding by")[0]
