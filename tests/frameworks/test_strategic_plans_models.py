@@ -19,22 +19,22 @@ from tests.frameworks.strategic_plan_factories import (
 pytestmark = pytest.mark.django_db
 
 
-def _refused(build) -> None:
+def assert_refused(build) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         build()
 
 
 def test_plan_period_must_be_in_order():
-    _refused(lambda: StrategicPlanFactory(start_year=2021, end_year=2018))
+    assert_refused(lambda: StrategicPlanFactory(start_year=2021, end_year=2018))
 
 
 def test_plan_years_must_be_plausible():
-    _refused(lambda: StrategicPlanFactory(start_year=1890, end_year=1893))
+    assert_refused(lambda: StrategicPlanFactory(start_year=1890, end_year=1893))
 
 
 def test_one_plan_per_agency_and_first_year():
     plan = StrategicPlanFactory()
-    _refused(lambda: StrategicPlanFactory(agency=plan.agency, end_year=2022))
+    assert_refused(lambda: StrategicPlanFactory(agency=plan.agency, end_year=2022))
     StrategicPlanFactory(agency=AgencyFactory(), start_year=plan.start_year)
 
 
@@ -53,10 +53,10 @@ def test_plan_periods_of_one_agency_may_not_overlap():
 
 def test_outcome_and_output_codes_are_unique_within_a_plan_only():
     outcome = PlanOutcomeFactory(code="1")
-    _refused(lambda: PlanOutcomeFactory(plan=outcome.plan, code="1"))
+    assert_refused(lambda: PlanOutcomeFactory(plan=outcome.plan, code="1"))
     PlanOutcomeFactory(code="1")
     output = PlanOutputFactory(outcome=outcome, code="1.1")
-    _refused(
+    assert_refused(
         lambda: PlanOutputFactory(
             outcome=PlanOutcomeFactory(plan=outcome.plan), code="1.1"
         )
@@ -78,7 +78,7 @@ def test_a_contribution_links_to_an_output_once():
     contribution = ContributionFactory()
     output = PlanOutputFactory()
     ContributionPlanLink.objects.create(contribution=contribution, plan_output=output)
-    _refused(
+    assert_refused(
         lambda: ContributionPlanLink.objects.create(
             contribution=contribution, plan_output=output
         )
@@ -89,7 +89,7 @@ def test_a_framework_output_links_to_a_plan_output_once():
     framework_output = OutputFactory()
     output = PlanOutputFactory()
     FrameworkOutputPlanLink.objects.create(output=framework_output, plan_output=output)
-    _refused(
+    assert_refused(
         lambda: FrameworkOutputPlanLink.objects.create(
             output=framework_output, plan_output=output
         )
