@@ -44,10 +44,10 @@ from reporting.board_selectors import (
     common_chapter_summary,
     load_filter_options,
 )
-from reporting.exports import Table, write_csv, write_xlsx
+from reporting.downloads import table_download
+from reporting.exports import Table
 
 PERMISSION = "coordination.view_board_summary"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
@@ -252,15 +252,14 @@ def _download(
     filters = form.filters(team=team)
     figures = board.read(filters)
     built = board.tables[table](figures, BoardLinks(filters=filters))
-    if extension == "csv":
-        content, content_type = write_csv(built), "text/csv; charset=utf-8"
-    else:
-        about = describe_board_download(filters, _status_of(page, figures), built)
-        content, content_type = write_xlsx(built, about), XLSX
-    response = HttpResponse(content, content_type=content_type)
-    name = board_download_name(filters, built, extension)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return table_download(
+        built,
+        extension,
+        filename=board_download_name(filters, built, extension),
+        about=lambda: describe_board_download(
+            filters, _status_of(page, figures), built
+        ),
+    )
 
 
 @login_required

@@ -46,7 +46,8 @@ from reporting.coherence_services import (
     AlertNotFoundError,
     decide_overlap_alert,
 )
-from reporting.exports import Table, write_csv, write_xlsx
+from reporting.downloads import table_download
+from reporting.exports import Table
 from reporting.models import Basis
 from reporting.models.coherence import AlertStatus
 
@@ -54,7 +55,6 @@ if TYPE_CHECKING:
     from coordination.models import CountryTeam
 
 BOARD_PERM = "coordination.view_board_summary"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _team_or_404(request: HttpRequest, code: str) -> CountryTeam:
@@ -89,14 +89,7 @@ def _query(page: CoherencePage) -> str:
 def _download(
     table: Table, about: list[tuple[str, Any]], name: str, extension: str
 ) -> HttpResponse:
-    if extension == "csv":
-        response = HttpResponse(
-            write_csv(table), content_type="text/csv; charset=utf-8"
-        )
-    else:
-        response = HttpResponse(write_xlsx(table, about), content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return table_download(table, extension, filename=name, about=lambda: about)
 
 
 # --- the team page -----------------------------------------------------------------

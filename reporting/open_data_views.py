@@ -72,12 +72,8 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reporting/open_data/index.html",
-        {"published": list_published_teams(), "tables": _table_names()},
+        {"published": list_published_teams(), "tables": annual_table_names()},
     )
-
-
-def _table_names() -> list[tuple[str, str]]:
-    return annual_table_names()
 
 
 @open_data_view
@@ -89,7 +85,7 @@ def annual_report(request: HttpRequest, code: str, year: int) -> HttpResponse:
         {
             "published": published,
             "published_year": published.get_year(year),
-            "tables_offered": _table_names(),
+            "tables_offered": annual_table_names(),
         }
     )
     return render(request, "reporting/open_data/annual_report.html", context)

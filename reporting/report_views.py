@@ -26,7 +26,8 @@ from django.views.decorators.http import require_GET, require_POST
 from coordination.models import CountryTeam
 from reporting.board_filters import BoardFilterForm
 from reporting.board_selectors import load_filter_options
-from reporting.exports import Table, table_notes, write_csv, write_xlsx
+from reporting.downloads import table_download
+from reporting.exports import Table, table_notes
 from reporting.models import ReportFile, ReportStatus
 from reporting.report_charts import build_annual_charts
 from reporting.report_content import (
@@ -51,8 +52,6 @@ from reporting.report_services import (
     request_board_summary,
     requested_parameters,
 )
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class AnnualReportRequestForm(forms.Form):
@@ -196,20 +195,15 @@ def annual_table_response(
     report: AnnualReport, table: str, extension: str
 ) -> HttpResponse:
     """One funding table of a report as CSV or XLSX: the rows the page shows."""
-    if table not in FUNDING_TABLES or extension not in ("csv", "xlsx"):
+    if table not in FUNDING_TABLES:
         raise Http404
     built = FUNDING_TABLES[table](report)
-    if extension == "csv":
-        response = HttpResponse(
-            write_csv(built), content_type="text/csv; charset=utf-8"
-        )
-    else:
-        response = HttpResponse(
-            write_xlsx(built, _describe_table(report, built)), content_type=XLSX
-        )
-    name = f"unportal-{report.team.code.lower()}-{report.year}-{table}.{extension}"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return table_download(
+        built,
+        extension,
+        filename=f"unportal-{report.team.code.lower()}-{report.year}-{table}.{extension}",
+        about=lambda: _describe_table(report, built),
+    )
 
 
 def _describe_table(report: AnnualReport, table: Table) -> list[tuple[str, Any]]:

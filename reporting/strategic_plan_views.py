@@ -43,7 +43,7 @@ from frameworks.strategic_plan_selectors import (
     list_plan_outputs,
     list_strategic_plans,
 )
-from reporting.exports import write_csv, write_xlsx
+from reporting.downloads import table_download
 from reporting.strategic_plan_exports import (
     TABLES,
     build_plan_tables,
@@ -57,8 +57,6 @@ from reporting.strategic_plan_selectors import (
 
 if TYPE_CHECKING:
     from coordination.models import CountryTeam
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # --- the board's view -------------------------------------------------------------
@@ -155,16 +153,12 @@ def board_download(
         raise Http404
     plan_board = figures.plans[0]
     built = TABLES[table](plan_board, filters)
-    if extension == "csv":
-        response = HttpResponse(
-            write_csv(built), content_type="text/csv; charset=utf-8"
-        )
-    else:
-        content = write_xlsx(built, describe_download(plan_board, built, filters))
-        response = HttpResponse(content, content_type=XLSX)
-    name = download_name(plan_board, built, extension)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return table_download(
+        built,
+        extension,
+        filename=download_name(plan_board, built, extension),
+        about=lambda: describe_download(plan_board, built, filters),
+    )
 
 
 # --- the plans --------------------------------------------------------------------

@@ -27,6 +27,7 @@ from frameworks.selectors import (
     list_programmes_for_team,
 )
 from reporting.coherence_selectors import get_coherence_summary
+from reporting.downloads import table_download
 from reporting.exports import (
     TABLES,
     build_charts,
@@ -36,8 +37,6 @@ from reporting.exports import (
     describe_download,
     download_name,
     measure_labels,
-    write_csv,
-    write_xlsx,
 )
 from reporting.models import Basis
 from reporting.selectors import (
@@ -150,18 +149,12 @@ def dashboard_download(
     if board.framework is None:
         raise Http404
     built = TABLES[table](board)
-    if extension == "csv":
-        content = write_csv(built)
-        content_type = "text/csv; charset=utf-8"
-    else:
-        content = write_xlsx(built, describe_download(board, built))
-        content_type = (
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
-    response = HttpResponse(content, content_type=content_type)
-    name = download_name(board, built, extension)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return table_download(
+        built,
+        extension,
+        filename=download_name(board, built, extension),
+        about=lambda: describe_download(board, built),
+    )
 
 
 def _rebuild_context(team: CountryTeam, *, after: str) -> dict[str, Any]:
