@@ -2,18 +2,21 @@
 # every value goes in as a query parameter.
 """Coherence measures: recompute a set of country teams' coherence rows.
 
-Runs with the rollups, inside the caller's transaction (see
-`reporting.rollups.recompute_team`), as set-based SQL that runs unchanged on
-PostgreSQL and SQLite but for the JSON look-ups in `_Json`:
+A step of the rollup recompute (`reporting.rollups.recompute_steps`), inside its
+transaction, as set-based SQL that runs unchanged on PostgreSQL and SQLite but
+for the JSON look-ups in `_Json`:
 
-1. `coherence_contributions`: each counted contribution once per basis (the
-   same contributions the funding rollups count), money in integer cents;
+1. `coherence_contributions`: each counted contribution once per basis, read
+   from the figures the rollups staged (`rollups.stage_figures`), so both count
+   the same contributions and the source tables are read once;
 2. `coherence_activity_years`: per activity, year and basis, how many agencies
-   and common-chapter signatories deliver, and whether it is in a programme;
+   and common-chapter signatories deliver, whether it is in a programme, and
+   its money;
 3. one scratch table per measure, grouped from those two (and the result
    values, measurements and programme participants of the teams);
 4. the scorecard, from the measures' scratch tables;
-5. for each table: DELETE the teams' rows, INSERT the scratch rows.
+5. for each table, only the rows that differ from the stored ones are deleted
+   and added (`rollups.write_changed_rows`).
 
 An audit builds the same scratch tables and compares them with the stored rows.
 The overlap alerts come from `reporting.coherence_overlaps`: SQL finds the
@@ -32,8 +35,6 @@ from django.db.models import Model
 
 from coordination.models import Agency
 from frameworks.models import (
-    Contribution,
-    ContributionRevision,
     CooperationFramework,
     Indicator,
     IndicatorMeasurement,
@@ -60,7 +61,6 @@ from reporting.models.coherence import (
     TargetGroupFundingRollup,
 )
 
-_CURRENT_COUNTS = (WorkflowStatus.SUBMITTED, WorkflowStatus.VALIDATED)
 # Dimensions that make a value "complete": every one its indicator asks for.
 _ALL_DIMENSIONS = (*LNOB_DIMENSIONS, "wealth")
 
@@ -80,10 +80,9 @@ def _m2m(model: type[Model], name: str) -> tuple[str, str, str]:
     )
 
 
-def _teams(team_ids: Sequence[int], column: str) -> tuple[str, list[int]]:
-    """`column IN (...)` for the teams, and its parameters."""
-    marks = ", ".join(["%s"] * len(team_ids))
-    return f"{column} IN ({marks})", list(team_ids)
+def _teams(teams: rollups.Teams, column: str) -> tuple[str, list[Any]]:
+    """`column` is one of the teams, and its parameters."""
+    return teams.condition(column), teams.params
 
 
 class _Json:
@@ -146,66 +145,46 @@ def _year_of(column: str) -> str:
 
 # --- scratch tables ----------------------------------------------------------------
 
+# Scratch rows carry the basis as a small integer, turned into the stored text
+# only when rows are written or compared (`_stored_columns`): sorting, grouping
+# and joining on text under a linguistic collation costs several times more.
+VALIDATED, SUBMITTED = 1, 2
+
 CONTRIBUTIONS = "coherence_contributions"
 ACTIVITY_YEARS = "coherence_activity_years"
 VALUES = "coherence_values"
 
 
-def _create_scratch(cursor: Any, name: str, select: str, params: Sequence) -> None:
-    # ON COMMIT DROP: nothing outlives the job's transaction on PostgreSQL, even
-    # on a pooled connection; SQLite drops them with a rollback or at the end.
-    on_commit = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""
-    cursor.execute(f"DROP TABLE IF EXISTS {name}")
-    cursor.execute(f"CREATE TEMPORARY TABLE {name}{on_commit} AS {select}", params)
-
-
-def _cents(expression: str) -> str:
-    return f"CAST(ROUND({expression} * 100) AS bigint)"
-
-
-def stage_contributions(cursor: Any, team_ids: Sequence[int]) -> None:
-    """Every counted contribution of the teams, once per basis.
+def stage_contributions(cursor: Any) -> None:
+    """Every counted contribution of the staged teams, once per basis.
 
     Validated: the validated revision. Including submitted: the current revision
-    when submitted or validated, else the validated one, as the funding rollups
-    count them. `revision_id` leads to the revision's result values.
+    when submitted or validated, else the validated one, exactly as the funding
+    rollups count them, since these rows are theirs (`rollups.FIGURES_TABLE`).
+    `revision_id` leads to the revision's result values.
     """
-    in_teams, params = _teams(team_ids, "c.country_team_id")
-    revision = _table(ContributionRevision)
-    current = "cur.status IN (%s, %s)"
-
-    def pick(column: str) -> str:
-        return f"CASE WHEN {current} THEN cur.{column} ELSE v.{column} END"
-
-    _create_scratch(
+    figures = rollups.FIGURES_TABLE
+    rollups.create_scratch(
         cursor,
         CONTRIBUTIONS,
         f"""
-        SELECT c.country_team_id AS team_id, c.activity_id AS activity_id,
-            c.agency_id AS agency_id, c.year AS year, '{Basis.VALIDATED}' AS basis,
-            {_cents("v.required")} AS required, {_cents("v.available")} AS available,
-            {_cents("v.spent")} AS spent, v.id AS revision_id
-        FROM {_table(Contribution)} c JOIN {revision} v
-            ON v.id = c.validated_revision_id
-        WHERE {in_teams}
+        SELECT country_team_id AS team_id, activity_id, agency_id, year,
+            {VALIDATED} AS basis, v_required AS required,
+            v_available AS available, v_spent AS spent, v_revision_id AS revision_id
+        FROM {figures} WHERE v_n = 1
         UNION ALL
-        SELECT c.country_team_id, c.activity_id, c.agency_id, c.year,
-            '{Basis.SUBMITTED}', {_cents(pick("required"))},
-            {_cents(pick("available"))}, {_cents(pick("spent"))}, {pick("id")}
-        FROM {_table(Contribution)} c
-        LEFT JOIN {revision} v ON v.id = c.validated_revision_id
-        LEFT JOIN {revision} cur ON cur.id = c.current_revision_id
-        WHERE {in_teams}
-            AND (c.validated_revision_id IS NOT NULL OR {current})
+        SELECT country_team_id, activity_id, agency_id, year, {SUBMITTED},
+            s_required, s_available, s_spent, s_revision_id
+        FROM {figures}
         """,
-        [*params, *(_CURRENT_COUNTS * 4), *params, *_CURRENT_COUNTS],
+        [],
     )
 
 
 def stage_activity_years(cursor: Any) -> None:
-    """Per activity, year and basis: delivering agencies and signatories, and
-    whether the activity belongs to a joint programme."""
-    _create_scratch(
+    """Per activity, year and basis: delivering agencies and signatories,
+    whether the activity belongs to a joint programme, and its money (in cents)."""
+    rollups.create_scratch(
         cursor,
         ACTIVITY_YEARS,
         f"""
@@ -214,7 +193,9 @@ def stage_activity_years(cursor: Any) -> None:
             SUM(CASE WHEN ag.is_common_chapter_signatory = %s THEN 1 ELSE 0 END)
                 AS signatory_count,
             MAX(CASE WHEN a.joint_programme_id IS NULL THEN 0 ELSE 1 END)
-                AS in_programme
+                AS in_programme,
+            SUM(s.required) AS required, SUM(s.available) AS available,
+            SUM(s.spent) AS spent
         FROM {CONTRIBUTIONS} s
         JOIN {_table(JointActivity)} a ON a.id = s.activity_id
         JOIN {_table(Agency)} ag ON ag.id = s.agency_id
@@ -224,7 +205,7 @@ def stage_activity_years(cursor: Any) -> None:
     )
 
 
-def stage_values(cursor: Any, team_ids: Sequence[int]) -> None:
+def stage_values(cursor: Any, teams: rollups.Teams) -> None:
     """Every counted indicator value of the teams with its breakdown flags.
 
     Values are result values of counted contributions and measurements that
@@ -233,7 +214,7 @@ def stage_values(cursor: Any, team_ids: Sequence[int]) -> None:
     """
     measurement, result = _table(IndicatorMeasurement), _table(ResultValue)
     validated, submitted = WorkflowStatus.VALIDATED, WorkflowStatus.SUBMITTED
-    in_teams, params = _teams(team_ids, "m.country_team_id")
+    in_teams, params = _teams(teams, "m.country_team_id")
     has_number = "{0}.value IS NOT NULL OR {0}.numerator IS NOT NULL"
     flags = ", ".join(
         [
@@ -248,7 +229,7 @@ def stage_values(cursor: Any, team_ids: Sequence[int]) -> None:
             f"{_Json.has_breakdown('x.disaggregation', 'wealth')} AS has_wealth",
         ]
     )
-    _create_scratch(
+    rollups.create_scratch(
         cursor,
         VALUES,
         f"""
@@ -261,13 +242,13 @@ def stage_values(cursor: Any, team_ids: Sequence[int]) -> None:
             FROM {CONTRIBUTIONS} s JOIN {result} rv ON rv.revision_id = s.revision_id
             WHERE {has_number.format("rv")}
             UNION ALL
-            SELECT m.country_team_id, m.year, '{Basis.VALIDATED}', m.indicator_id,
+            SELECT m.country_team_id, m.year, {VALIDATED}, m.indicator_id,
                 m.disaggregation
             FROM {measurement} m
             WHERE {in_teams} AND m.status = '{validated}'
                 AND ({has_number.format("m")})
             UNION ALL
-            SELECT m.country_team_id, m.year, '{Basis.SUBMITTED}', m.indicator_id,
+            SELECT m.country_team_id, m.year, {SUBMITTED}, m.indicator_id,
                 m.disaggregation
             FROM {measurement} m
             WHERE {in_teams} AND ({has_number.format("m")})
@@ -295,7 +276,7 @@ def _money(expression: str, name: str) -> str:
     return f"SUM({expression}) / 100.0 AS {name}"
 
 
-def _joint_delivery(team_ids: Sequence[int]) -> tuple[str, list]:
+def _joint_delivery(teams: rollups.Teams) -> tuple[str, list]:
     def branch(*, per_agency: bool) -> str:
         agency = "s.agency_id" if per_agency else "NULL"
         group = "s.team_id, s.agency_id" if per_agency else "s.team_id"
@@ -332,7 +313,7 @@ def _joint_delivery(team_ids: Sequence[int]) -> tuple[str, list]:
     )
 
 
-def _output_agencies(team_ids: Sequence[int]) -> tuple[str, list]:
+def _output_agencies(teams: rollups.Teams) -> tuple[str, list]:
     links, link_activity, link_output = _m2m(JointActivity, "outputs")
     planned, planned_output, _planned_agency = _m2m(Output, "contributing_agencies")
     return (
@@ -354,15 +335,15 @@ def _output_agencies(team_ids: Sequence[int]) -> tuple[str, list]:
     )
 
 
-def _agency_outcomes(team_ids: Sequence[int]) -> tuple[str, list]:
+def _agency_outcomes(teams: rollups.Teams) -> tuple[str, list]:
     """Money per agency and outcome (each contribution once per outcome, however
     many of the outcome's outputs its activity is on), the indicators with a
     target the agency reported on, and how many the outcome has."""
     links, link_activity, link_output = _m2m(JointActivity, "outputs")
     indicator, output = _table(Indicator), _table(Output)
     measurement, result = _table(IndicatorMeasurement), _table(ResultValue)
-    in_framework_teams, framework_params = _teams(team_ids, "fw.country_team_id")
-    in_measurement_teams, measurement_params = _teams(team_ids, "m.country_team_id")
+    in_framework_teams, framework_params = _teams(teams, "fw.country_team_id")
+    in_measurement_teams, measurement_params = _teams(teams, "m.country_team_id")
     validated, submitted = WorkflowStatus.VALIDATED, WorkflowStatus.SUBMITTED
     indicator_outcome = "COALESCE(i.outcome_id, op.outcome_id)"
     targeted = f"""
@@ -409,10 +390,9 @@ def _agency_outcomes(team_ids: Sequence[int]) -> tuple[str, list]:
                 SELECT {indicator_outcome}, m.agency_id, m.year, b.basis,
                     m.indicator_id
                 FROM {measurement} m
-                JOIN (SELECT '{Basis.VALIDATED}' AS basis
-                    UNION ALL SELECT '{Basis.SUBMITTED}') b
+                JOIN (SELECT {VALIDATED} AS basis UNION ALL SELECT {SUBMITTED}) b
                     ON m.status = '{validated}'
-                    OR (b.basis = '{Basis.SUBMITTED}' AND m.status = '{submitted}')
+                    OR (b.basis = {SUBMITTED} AND m.status = '{submitted}')
                 {targeted.format("m")}
                     AND {in_measurement_teams} AND m.agency_id IS NOT NULL
                     AND (m.value IS NOT NULL OR m.numerator IS NOT NULL)
@@ -434,7 +414,7 @@ def _agency_outcomes(team_ids: Sequence[int]) -> tuple[str, list]:
     )
 
 
-def _disaggregation(team_ids: Sequence[int]) -> tuple[str, list]:
+def _disaggregation(teams: rollups.Teams) -> tuple[str, list]:
     expecting = " OR ".join(f"v.asks_{d} = 1" for d in _ALL_DIMENSIONS)
     complete = " AND ".join(
         f"(v.asks_{d} = 0 OR v.has_{d} = 1)" for d in _ALL_DIMENSIONS
@@ -471,23 +451,25 @@ def _disaggregation(team_ids: Sequence[int]) -> tuple[str, list]:
     )
 
 
-def _target_groups(team_ids: Sequence[int]) -> tuple[str, list]:
+def _target_groups(teams: rollups.Teams) -> tuple[str, list]:
+    """Money per target group, from the activity years: an activity's money
+    goes in full to each group it names (the page says so)."""
     activity = _table(JointActivity)
 
     def branch(group: str, join: str, where: str) -> str:
         # A constant group (the empty one) is not grouped by: PostgreSQL refuses.
         group_by = f"{group}, " if group != "''" else ""
         return f"""
-            SELECT s.team_id AS country_team_id, {group} AS target_group,
-                s.year AS year, s.basis AS basis,
-                {_money("s.required", "required")},
-                {_money("s.available", "available")},
-                {_money("s.spent", "spent")},
-                COUNT(DISTINCT s.activity_id) AS activity_count,
-                COUNT(*) AS contribution_count
-            FROM {CONTRIBUTIONS} s JOIN {activity} a ON a.id = s.activity_id {join}
+            SELECT y.team_id AS country_team_id, {group} AS target_group,
+                y.year AS year, y.basis AS basis,
+                {_money("y.required", "required")},
+                {_money("y.available", "available")},
+                {_money("y.spent", "spent")},
+                COUNT(DISTINCT y.activity_id) AS activity_count,
+                SUM(y.agency_count) AS contribution_count
+            FROM {ACTIVITY_YEARS} y JOIN {activity} a ON a.id = y.activity_id {join}
             {where}
-            GROUP BY s.team_id, {group_by}s.year, s.basis
+            GROUP BY y.team_id, {group_by}y.year, y.basis
         """
 
     return (
@@ -498,7 +480,7 @@ def _target_groups(team_ids: Sequence[int]) -> tuple[str, list]:
     )
 
 
-def _common_chapter(team_ids: Sequence[int]) -> tuple[str, list]:
+def _common_chapter(teams: rollups.Teams) -> tuple[str, list]:
     areas, area_activity, area_area = _m2m(JointActivity, "common_chapter_areas")
     joint = "y.signatory_count >= 2"
 
@@ -537,7 +519,7 @@ def _team_years() -> str:
     return f"SELECT DISTINCT team_id, year, basis FROM {CONTRIBUTIONS}"
 
 
-def _programme_pairs(team_ids: Sequence[int]) -> str:
+def _programme_pairs(teams: rollups.Teams) -> str:
     """Pairs of agencies taking part in one running programme, per team year."""
     participant = _table(JointProgrammeParticipant)
     return f"""
@@ -554,7 +536,7 @@ def _programme_pairs(team_ids: Sequence[int]) -> str:
     """
 
 
-def _links(team_ids: Sequence[int]) -> tuple[str, list]:
+def _links(teams: rollups.Teams) -> tuple[str, list]:
     return (
         f"""
         SELECT x.team_id AS country_team_id, x.agency_a_id AS agency_a_id,
@@ -573,7 +555,7 @@ def _links(team_ids: Sequence[int]) -> tuple[str, list]:
             GROUP BY s.team_id, s.year, s.basis, s.agency_id, t.agency_id
             UNION ALL
             SELECT team_id, year, basis, agency_a_id, agency_b_id, 0, COUNT(*), 0
-            FROM ({_programme_pairs(team_ids)}) pp
+            FROM ({_programme_pairs(teams)}) pp
             GROUP BY team_id, year, basis, agency_a_id, agency_b_id
         ) x
         GROUP BY x.team_id, x.agency_a_id, x.agency_b_id, x.year, x.basis
@@ -589,7 +571,7 @@ class CoherenceTable:
     model: type[Model]
     key: tuple[str, ...]
     values: tuple[str, ...]
-    select: Any  # Callable[[Sequence[int]], tuple[str, list]]
+    select: Any  # Callable[[rollups.Teams], tuple[str, list]]
 
     @property
     def label(self) -> str:
@@ -604,7 +586,7 @@ class CoherenceTable:
         return ("country_team_id", *self.key, *self.values)
 
 
-def _scorecard(team_ids: Sequence[int]) -> tuple[str, list]:
+def _scorecard(teams: rollups.Teams) -> tuple[str, list]:
     """Headline figures per team year, from the measures' scratch tables."""
     delivery = coherence_table(JointDeliveryRollup).scratch
     outputs = coherence_table(OutputAgencyRollup).scratch
@@ -642,10 +624,10 @@ def _scorecard(team_ids: Sequence[int]) -> tuple[str, list]:
                 SELECT team_id, year, basis, agency_id FROM {CONTRIBUTIONS}
                 UNION
                 SELECT team_id, year, basis, agency_a_id
-                FROM ({_programme_pairs(team_ids)}) pa
+                FROM ({_programme_pairs(teams)}) pa
                 UNION
                 SELECT team_id, year, basis, agency_b_id
-                FROM ({_programme_pairs(team_ids)}) pb
+                FROM ({_programme_pairs(teams)}) pb
             ) at_work GROUP BY team_id, year, basis
         ) n ON {same.format("n")}
         LEFT JOIN (
@@ -774,13 +756,23 @@ def coherence_table(model: type[Model]) -> CoherenceTable:
     return next(table for table in TABLES if table.model is model)
 
 
-def _stage(cursor: Any, team_ids: Sequence[int]) -> None:
-    stage_contributions(cursor, team_ids)
+def _stage(cursor: Any, teams: rollups.Teams) -> None:
+    stage_contributions(cursor)
     stage_activity_years(cursor)
-    stage_values(cursor, team_ids)
+    stage_values(cursor, teams)
+    rollups.analyze_scratch(cursor, CONTRIBUTIONS, ACTIVITY_YEARS, VALUES)
     for table in TABLES:
-        select, params = table.select(team_ids)
-        _create_scratch(cursor, table.scratch, select, params)
+        select, params = table.select(teams)
+        rollups.create_scratch(cursor, table.scratch, select, params)
+
+
+def _stored_columns(columns: Sequence[str]) -> str:
+    """The scratch columns as the table stores them: the basis as its text."""
+    basis = (
+        f"CASE basis WHEN {VALIDATED} THEN '{Basis.VALIDATED}' "
+        f"ELSE '{Basis.SUBMITTED}' END AS basis"
+    )
+    return ", ".join(basis if column == "basis" else column for column in columns)
 
 
 def _drop_scratch(cursor: Any) -> None:
@@ -796,38 +788,40 @@ def _drop_scratch(cursor: Any) -> None:
 # --- the whole job ----------------------------------------------------------------
 
 
-def recompute_coherence(team_ids: Iterable[int]) -> dict[str, int]:
-    """Recompute the coherence rows of the teams; return rows written per table.
-
-    Runs inside the caller's transaction, next to the team's rollups, so both
-    change together. One call handles one team or many.
-    """
-    if not connection.in_atomic_block:
-        raise RuntimeError("Recompute coherence measures inside a transaction.")
-    teams = sorted(set(team_ids))
-    if not teams:
-        return {}
+def write_coherence(cursor: Any, teams: rollups.Teams) -> dict[str, int]:
+    """The recompute step: bring the teams' coherence rows and overlap alerts in
+    line with their staged figures; return rows deleted, changed or added per
+    table. Runs after `rollups.stage_figures`, in the recompute's transaction,
+    so the measures change together with the rollups."""
     written: dict[str, int] = {}
-    with connection.cursor() as cursor:
-        _stage(cursor, teams)
-        for table in TABLES:
-            written[table.label] = _write(cursor, table, teams)
-        written[coherence_overlaps.LABEL] = coherence_overlaps.write_alerts(
-            cursor, teams
+    _stage(cursor, teams)
+    for table in TABLES:
+        written[table.label] = rollups.write_changed_rows(
+            cursor,
+            model=table.model,
+            select=f"SELECT {_stored_columns(table.columns)} FROM {table.scratch}",
+            key=table.key,
+            values=table.values,
+            teams=teams,
         )
-        _drop_scratch(cursor)
+    written[coherence_overlaps.LABEL] = coherence_overlaps.write_alerts(cursor, teams)
+    _drop_scratch(cursor)
     return written
 
 
-def _write(cursor: Any, table: CoherenceTable, team_ids: Sequence[int]) -> int:
-    in_teams, params = _teams(team_ids, "country_team_id")
-    cursor.execute(f"DELETE FROM {_table(table.model)} WHERE {in_teams}", params)
-    columns = ", ".join(table.columns)
-    cursor.execute(
-        f"INSERT INTO {_table(table.model)} ({columns}) "
-        f"SELECT {columns} FROM {table.scratch}"
-    )
-    return cursor.rowcount
+def recompute_coherence(team_ids: Iterable[int]) -> dict[str, int]:
+    """Recompute only the coherence rows of the teams (the rollup jobs run
+    `write_coherence` as one of their steps). Call inside a transaction."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("Recompute coherence measures inside a transaction.")
+    if not set(team_ids):
+        return {}
+    teams = rollups.Teams.of(team_ids)
+    with connection.cursor() as cursor:
+        rollups.stage_figures(cursor, teams)
+        written = write_coherence(cursor, teams)
+        rollups.drop_scratch(cursor)
+    return written
 
 
 # --- audit ------------------------------------------------------------------------
@@ -837,11 +831,13 @@ def audit_coherence(team_id: int) -> list[rollups.Difference]:
     """Recompute a team's coherence rows in memory and list where the stored
     rows differ (alerts included). Call inside a transaction."""
     differences: list[rollups.Difference] = []
+    teams = rollups.Teams.of([team_id])
     with connection.cursor() as cursor:
-        _stage(cursor, [team_id])
+        rollups.stage_figures(cursor, teams)
+        _stage(cursor, teams)
         for table in TABLES:
             cursor.execute(
-                f"SELECT {', '.join(table.columns[1:])} FROM {table.scratch}"
+                f"SELECT {_stored_columns(table.columns[1:])} FROM {table.scratch}"
             )
             names = table.columns[1:]
             expected = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -856,9 +852,10 @@ def audit_coherence(team_id: int) -> list[rollups.Difference]:
             OverlapAlert.objects.filter(country_team_id=team_id).values(
                 *coherence_overlaps.ALERT_KEY, *coherence_overlaps.ALERT_VALUES
             ),
-            coherence_overlaps.alert_rows(cursor, team_id),
+            coherence_overlaps.alert_rows(cursor, teams),
         )
         _drop_scratch(cursor)
+        rollups.drop_scratch(cursor)
     return differences
 
 

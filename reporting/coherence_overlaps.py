@@ -3,10 +3,11 @@
 """Overlap and duplication alerts: activities of different agencies that may be
 the same work done twice.
 
-A pair of activities is a candidate when SQL finds them in one team, led by
-different agencies, linked to a common output, sharing a location and running
-at the same time (cancelled activities left out). Python then compares only
-those candidates' titles: the pair is an alert when their similarity reaches
+A pair of activities is a candidate when it is in one team, led by different
+agencies, linked to a common output (SQL finds these pairs), sharing a location
+(sets of the team's few location links intersect in memory) and running at the
+same time, cancelled activities left out. Python then compares only those
+candidates' titles: the pair is an alert when their similarity reaches
 `SIMILARITY_THRESHOLD`.
 
 Decisions of the RC office (`OverlapDecision`) live apart from the alerts and
@@ -22,7 +23,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from django.db import connection
 
 from frameworks.models import ImplementationStatus, JointActivity, WorkflowStatus
+from reporting import rollups
 from reporting.models.coherence import AlertStatus, OverlapAlert, OverlapDecision
 
 LABEL = OverlapAlert.__name__
@@ -106,12 +107,25 @@ def title_words(title: str) -> frozenset[str]:
 
 def title_similarity(first: str, second: str) -> Decimal:
     """Dice coefficient of the titles' stems: 2 |A ∩ B| / (|A| + |B|), 0 to 1."""
-    a, b = title_words(first), title_words(second)
+    return words_similarity(title_words(first), title_words(second))
+
+
+def words_similarity(a: frozenset[str], b: frozenset[str]) -> Decimal:
+    """The Dice coefficient of two titles' stems (see `title_similarity`)."""
     if not a or not b:
-        return Decimal("0.000")
-    return (Decimal(2 * len(a & b)) / Decimal(len(a) + len(b))).quantize(
+        return _ZERO
+    return _dice(len(a & b), len(a) + len(b))
+
+
+@cache
+def _dice(shared: int, total: int) -> Decimal:
+    # Few distinct (shared, total) pairs occur: the Decimal work is done once each.
+    return (Decimal(2 * shared) / Decimal(total)).quantize(
         Decimal("0.001"), rounding=ROUND_HALF_UP
     )
+
+
+_ZERO = Decimal("0.000")
 
 
 class PairSnapshot(Protocol):
@@ -149,14 +163,12 @@ def _m2m(name: str) -> tuple[str, str, str]:
     )
 
 
-def candidate_pairs(cursor: Any, team_ids: Sequence[int]) -> list[tuple[int, int]]:
-    """Pairs (lower id first) of the teams' activities that could overlap: one
-    team, different lead agencies, a common output, a common location and
-    periods that meet. Neither may be cancelled."""
+def output_pairs(cursor: Any, teams: rollups.Teams) -> list[tuple[int, int]]:
+    """The pairs (lower id first) of the teams' activities that share an output:
+    one team, different lead agencies, periods that meet, neither cancelled.
+    One statement, planned as hash joins; each pair once."""
     activity = connection.ops.quote_name(JointActivity._meta.db_table)
     outputs, output_activity, output_output = _m2m("outputs")
-    places, place_activity, place_region = _m2m("locations")
-    marks = ", ".join(["%s"] * len(team_ids))
     cancelled = ImplementationStatus.CANCELLED
     cursor.execute(
         f"""
@@ -166,47 +178,50 @@ def candidate_pairs(cursor: Any, team_ids: Sequence[int]) -> list[tuple[int, int
         JOIN {outputs} lb ON lb.{output_output} = la.{output_output}
             AND lb.{output_activity} > a.id
         JOIN {activity} b ON b.id = lb.{output_activity}
-        WHERE a.country_team_id IN ({marks})
+        WHERE {teams.condition("a.country_team_id")}
             AND b.country_team_id = a.country_team_id
-            AND a.agency_id <> b.agency_id
+            AND b.agency_id <> a.agency_id
             AND a.start_date <= b.end_date AND b.start_date <= a.end_date
-            AND a.implementation_status <> '{cancelled}'
-            AND b.implementation_status <> '{cancelled}'
-            AND EXISTS (
-                SELECT 1 FROM {places} ma JOIN {places} mb
-                    ON mb.{place_region} = ma.{place_region}
-                WHERE ma.{place_activity} = a.id AND mb.{place_activity} = b.id)
-        ORDER BY a.id, b.id
+            AND a.implementation_status <> %s AND b.implementation_status <> %s
         """,
-        list(team_ids),
+        [*teams.params, cancelled, cancelled],
     )
-    return [(a, b) for a, b in cursor.fetchall()]
+    return cursor.fetchall()
 
 
-def _links(cursor: Any, name: str, ids: Sequence[int]) -> dict[int, set[int]]:
+def team_links(cursor: Any, name: str, teams: rollups.Teams) -> dict[int, set[int]]:
+    """What each of the teams' activities links to through the M2M `name`."""
+    activity = connection.ops.quote_name(JointActivity._meta.db_table)
     table, owner, other = _m2m(name)
+    cursor.execute(
+        f"""
+        SELECT l.{owner}, l.{other}
+        FROM {table} l JOIN {activity} a ON a.id = l.{owner}
+        WHERE {teams.condition("a.country_team_id")}
+        """,
+        teams.params,
+    )
     found: dict[int, set[int]] = defaultdict(set)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join(["%s"] * len(chunk))
-        cursor.execute(
-            f"SELECT {owner}, {other} FROM {table} WHERE {owner} IN ({marks})", chunk
-        )
-        for activity_id, other_id in cursor.fetchall():
-            found[activity_id].add(other_id)
+    for activity_id, other_id in cursor.fetchall():
+        found[activity_id].add(other_id)
     return found
 
 
-def compute_alerts(cursor: Any, team_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """The teams' alert rows, with the RC office's decisions applied."""
-    pairs = candidate_pairs(cursor, team_ids)
+def compute_alerts(cursor: Any, teams: rollups.Teams) -> list[dict[str, Any]]:
+    """The teams' alert rows, with the RC office's decisions applied.
+
+    SQL finds the pairs that share an output; the location test and the title
+    comparison run in memory over each team's few links and titles, which is
+    cheaper than a second join per pair. Only alerts build a row.
+    """
+    pairs = output_pairs(cursor, teams)
     if not pairs:
         return []
-    ids = sorted({activity_id for pair in pairs for activity_id in pair})
+    places = team_links(cursor, "locations", teams)
+    outputs = team_links(cursor, "outputs", teams)
     activities = {
         row["pk"]: row
-        for start in range(0, len(ids), 500)
-        for row in JointActivity.objects.filter(pk__in=ids[start : start + 500])
+        for row in JointActivity.objects.filter(country_team_id__in=teams.ids)
         .order_by()
         .values(
             "pk",
@@ -218,20 +233,21 @@ def compute_alerts(cursor: Any, team_ids: Sequence[int]) -> list[dict[str, Any]]
             "status",
         )
     }
-    outputs = _links(cursor, "outputs", ids)
-    places = _links(cursor, "locations", ids)
+    words = {pk: title_words(row["title"]) for pk, row in activities.items()}
     decisions = {
         (decision.activity_a_id, decision.activity_b_id): decision
         for decision in OverlapDecision.objects.filter(
-            country_team_id__in=team_ids
+            country_team_id__in=teams.ids
         ).order_by()
     }
     rows = []
     for a_id, b_id in pairs:
-        a, b = activities[a_id], activities[b_id]
-        similarity = title_similarity(a["title"], b["title"])
+        if places[a_id].isdisjoint(places[b_id]):
+            continue
+        similarity = words_similarity(words[a_id], words[b_id])
         if similarity < SIMILARITY_THRESHOLD:
             continue
+        a, b = activities[a_id], activities[b_id]
         start: date = max(a["start_date"], b["start_date"])
         end: date = min(a["end_date"], b["end_date"])
         row = {
@@ -261,34 +277,33 @@ def _status(row: dict[str, Any], decision: OverlapDecision | None) -> dict[str, 
     return {"status": decision.status, "reopened": False}
 
 
-def write_alerts(cursor: Any, team_ids: Sequence[int]) -> int:
+def write_alerts(cursor: Any, teams: rollups.Teams) -> int:
     """Bring the teams' alerts in line with a recomputation; return how many
     were deleted, changed or added. An alert that stays keeps its id, so a
     link to it (or an API client holding it) outlives recomputes."""
     computed = {
         (row["activity_a_id"], row["activity_b_id"]): row
-        for row in compute_alerts(cursor, team_ids)
+        for row in compute_alerts(cursor, teams)
     }
+    # Plain rows, not model instances: a rebuild compares tens of thousands.
     stored = {
-        (alert.activity_a_id, alert.activity_b_id): alert
-        for alert in OverlapAlert.objects.filter(country_team_id__in=team_ids)
+        (row["activity_a_id"], row["activity_b_id"]): row
+        for row in OverlapAlert.objects.filter(country_team_id__in=teams.ids)
+        .order_by()
+        .values("pk", *ALERT_KEY, *ALERT_VALUES)
     }
-    gone = [alert.pk for key, alert in stored.items() if key not in computed]
-    changed = []
-    for key, alert in stored.items():
-        row = computed.get(key)
-        if row is None or all(
-            getattr(alert, name) == row[name] for name in ALERT_VALUES
-        ):
-            continue
-        for name in ALERT_VALUES:
-            setattr(alert, name, row[name])
-        changed.append(alert)
+    gone = [row["pk"] for key, row in stored.items() if key not in computed]
+    changed = [
+        OverlapAlert(pk=row["pk"], **computed[key])
+        for key, row in stored.items()
+        if key in computed
+        and any(row[name] != computed[key][name] for name in ALERT_VALUES)
+    ]
     for start in range(0, len(gone), 500):
         OverlapAlert.objects.filter(pk__in=gone[start : start + 500]).delete()
-    OverlapAlert.objects.bulk_update(changed, ALERT_VALUES, batch_size=500)
+    OverlapAlert.objects.bulk_update(changed, ALERT_VALUES, batch_size=1000)
     added = [OverlapAlert(**row) for key, row in computed.items() if key not in stored]
-    OverlapAlert.objects.bulk_create(added, batch_size=500)
+    OverlapAlert.objects.bulk_create(added, batch_size=1000)
     return len(gone) + len(changed) + len(added)
 
 
@@ -308,9 +323,9 @@ ALERT_VALUES = (
 )
 
 
-def alert_rows(cursor: Any, team_id: int) -> list[dict[str, Any]]:
+def alert_rows(cursor: Any, teams: rollups.Teams) -> list[dict[str, Any]]:
     """A team's alert rows as the audit compares them, key and values only."""
     return [
         {name: row[name] for name in (*ALERT_KEY, *ALERT_VALUES)}
-        for row in compute_alerts(cursor, [team_id])
+        for row in compute_alerts(cursor, teams)
     ]

@@ -182,7 +182,8 @@ def _prepare_session(cursor: Any) -> None:
         )
 
 
-def _create_scratch(cursor: Any, name: str, select: str, params: Sequence) -> None:
+def create_scratch(cursor: Any, name: str, select: str, params: Sequence) -> None:
+    """A temporary table of the rows of `select`, for the rest of the recompute."""
     # ON COMMIT DROP: on PostgreSQL a job that dies half-way leaves nothing behind
     # even on a pooled connection. SQLite drops it with the rollback or below.
     on_commit = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""
@@ -190,6 +191,15 @@ def _create_scratch(cursor: Any, name: str, select: str, params: Sequence) -> No
     # Not analysed: the planner sizes a fresh table from its pages, which is
     # enough for these joins, and ANALYZE would cost more than it saves.
     cursor.execute(f"CREATE TEMPORARY TABLE {name}{on_commit} AS {select}", params)
+
+
+def analyze_scratch(cursor: Any, *names: str) -> None:
+    """Give PostgreSQL's planner statistics on scratch tables that several
+    statements join and group: without them it guesses a handful of rows per
+    group and sorts where hashing is several times faster."""
+    if connection.vendor == "postgresql":
+        for name in names:
+            cursor.execute(f"ANALYZE {name}")
 
 
 def drop_scratch(cursor: Any) -> None:
@@ -216,7 +226,7 @@ def stage_figures(cursor: Any, teams: Teams) -> None:
         return f"CAST(ROUND({expression} * 100) AS bigint)"
 
     counted = "PARTITION BY x.activity_id, x.year"
-    _create_scratch(
+    create_scratch(
         cursor,
         FIGURES_TABLE,
         f"""
@@ -266,7 +276,7 @@ def stage_keys(cursor: Any, teams: Teams) -> None:
     areas, area_activity, area_area = _m2m("common_chapter_areas")
     activity, output = _table(JointActivity), _table(Output)
     team = teams.condition("a.country_team_id")
-    _create_scratch(
+    create_scratch(
         cursor,
         KEYS_TABLE,
         f"""
@@ -312,7 +322,7 @@ def stage_sums(cursor: Any) -> None:
     after it reads a table the size of the rollups themselves. A contribution
     meets only keys of its own team, as in a job for that team alone.
     """
-    _create_scratch(
+    create_scratch(
         cursor,
         SUMS_TABLE,
         f"""
@@ -490,7 +500,29 @@ def _funding_select(table: FundingTable) -> str:
 
 def write_funding_table(cursor: Any, table: FundingTable, teams: Teams) -> int:
     """Bring the teams' rows of one table in line with the staged sums; return
-    how many rows were deleted, changed or added.
+    how many rows were deleted, changed or added."""
+    return write_changed_rows(
+        cursor,
+        model=table.model,
+        select=_funding_select(table),
+        key=table.row_key,
+        values=FUNDING_VALUES,
+        teams=teams,
+    )
+
+
+def write_changed_rows(
+    cursor: Any,
+    *,
+    model: type[Model],
+    select: str,
+    key: Sequence[str],
+    values: Sequence[str],
+    teams: Teams,
+) -> int:
+    """Bring the teams' rows of `model` in line with the rows `select` gives
+    (columns: country_team_id, the key, the values); return how many rows were
+    deleted, changed or added.
 
     One pass pairs the stored rows with the new ones by key (a FULL JOIN:
     PostgreSQL, SQLite 3.39+) and keeps only the differences; a changed row is
@@ -498,28 +530,27 @@ def write_funding_table(cursor: Any, table: FundingTable, teams: Teams) -> int:
     delete and an insert with their index entries: a job after one change
     writes a handful of rows, a full rebuild over current rollups next to none.
     """
-    target = _table(table.model)
-    key = (*table.key_columns, "year", "basis")
+    target = _table(model)
     same_key = " AND ".join(
         [
             "o.country_team_id = n.country_team_id",
-            *(f"o.{column} = n.{column}" for column in key),
-            "COALESCE(o.agency_id, 0) = COALESCE(n.agency_id, 0)",
+            *(_same(model, column) for column in key),
         ]
     )
-    stored_values = ", ".join(f"o.{value}" for value in FUNDING_VALUES)
-    new_values = ", ".join(f"n.{value}" for value in FUNDING_VALUES)
-    _create_scratch(
+    stored_values = ", ".join(f"o.{value}" for value in values)
+    new_values = ", ".join(f"n.{value}" for value in values)
+    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    create_scratch(
         cursor,
         CHANGES_TABLE,
         f"""
         SELECT o.id AS stale_id, n.*
-        FROM ({_funding_select(table)}) n
+        FROM ({select}) n
         FULL JOIN (
             SELECT * FROM {target} WHERE {teams.condition("country_team_id")}
         ) o ON {same_key}
         WHERE o.id IS NULL OR n.country_team_id IS NULL
-            OR ({stored_values}) <> ({new_values})
+            OR ({stored_values}) {distinct} ({new_values})
         """,
         teams.params,
     )
@@ -531,12 +562,23 @@ def write_funding_table(cursor: Any, table: FundingTable, teams: Teams) -> int:
             f"DELETE FROM {target} WHERE id IN "
             f"(SELECT stale_id FROM {CHANGES_TABLE} WHERE stale_id IS NOT NULL)"
         )
-        columns = ", ".join(table.columns)
+        columns = ", ".join(("country_team_id", *key, *values))
         cursor.execute(
             f"INSERT INTO {target} ({columns}) SELECT {columns} "
             f"FROM {CHANGES_TABLE} WHERE country_team_id IS NOT NULL"
         )
     return changes
+
+
+def _same(model: type[Model], column: str) -> str:
+    """Key equality of a stored (o) and a new (n) row; a nullable key matches
+    NULL with NULL through a sentinel, which keeps the join a hash join."""
+    model_field = model._meta.get_field(column)
+    if not model_field.null:
+        return f"o.{column} = n.{column}"
+    text = model_field.get_internal_type() in ("CharField", "TextField")
+    empty = "''" if text else "0"
+    return f"COALESCE(o.{column}, {empty}) = COALESCE(n.{column}, {empty})"
 
 
 def read_funding_table(cursor: Any, table: FundingTable) -> list[dict]:
@@ -1174,10 +1216,7 @@ def recompute_steps() -> tuple[Step, ...]:
                 IndicatorProgress.__name__: write_progress(cursor, teams)
             },
         ),
-        Step(
-            "coherence",
-            lambda cursor, teams: coherence.recompute_coherence(teams.ids),
-        ),
+        Step("coherence", coherence.write_coherence),
     )
 
 

@@ -535,10 +535,18 @@ def test_one_call_for_several_teams_gives_the_rows_of_one_call_each(team):
     one_by_one = stored_rows()
     assert CoherenceScorecard.objects.filter(country_team=world.other_team).exists()
 
+    for model in MEASURES:
+        model.objects.all().delete()
     with transaction.atomic():
         written = recompute_coherence([world.other_team.pk, world.team.pk])
     assert stored_rows() == one_by_one
     assert written["CoherenceScorecard"] == CoherenceScorecard.objects.count()
+
+    # Over current rows a recompute finds nothing to write.
+    with transaction.atomic():
+        again = recompute_coherence([world.other_team.pk, world.team.pk])
+    assert set(again.values()) == {0}
+    assert stored_rows() == one_by_one
 
 
 def test_recomputing_one_team_leaves_the_others(team):
