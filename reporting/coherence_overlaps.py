@@ -20,9 +20,11 @@ edits, money and an overlap that shrinks never reopen a decision.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
@@ -32,6 +34,7 @@ from django.db import connection
 
 from frameworks.models import ImplementationStatus, JointActivity, WorkflowStatus
 from reporting import rollups
+from reporting.models import RollupState
 from reporting.models.coherence import AlertStatus, OverlapAlert, OverlapDecision
 
 LABEL = OverlapAlert.__name__
@@ -207,7 +210,76 @@ def team_links(cursor: Any, name: str, teams: rollups.Teams) -> dict[int, set[in
     return found
 
 
-def compute_alerts(cursor: Any, teams: rollups.Teams) -> list[dict[str, Any]]:
+_ACTIVITY_FIELDS = (
+    "pk",
+    "country_team_id",
+    "agency_id",
+    "title",
+    "start_date",
+    "end_date",
+    "status",
+    "implementation_status",
+)
+_DECISION_FIELDS = (
+    "activity_a_id",
+    "activity_b_id",
+    "status",
+    "shared_output_ids",
+    "shared_location_ids",
+    "overlap_days",
+)
+
+
+@dataclass(frozen=True)
+class OverlapInputs:
+    """Everything the teams' alerts are computed from, but the pairs: their
+    activities, what those link to, and the RC office's decisions."""
+
+    activities: dict[int, dict[str, Any]]
+    outputs: dict[int, set[int]]
+    places: dict[int, set[int]]
+    decisions: dict[tuple[int, int], OverlapDecision]
+
+    @classmethod
+    def load(cls, cursor: Any, teams: rollups.Teams) -> OverlapInputs:
+        return cls(
+            activities={
+                row["pk"]: row
+                for row in JointActivity.objects.filter(country_team_id__in=teams.ids)
+                .order_by()
+                .values(*_ACTIVITY_FIELDS)
+            },
+            outputs=team_links(cursor, "outputs", teams),
+            places=team_links(cursor, "locations", teams),
+            decisions={
+                (decision.activity_a_id, decision.activity_b_id): decision
+                for decision in OverlapDecision.objects.filter(
+                    country_team_id__in=teams.ids
+                ).order_by()
+            },
+        )
+
+    def digests(self, teams: rollups.Teams) -> dict[int, str]:
+        """Per team, a digest of its inputs: equal digests, equal alerts."""
+        hashes = {team_id: hashlib.sha256() for team_id in teams.ids}
+        for pk in sorted(self.activities):
+            row = self.activities[pk]
+            facts = (
+                *(row[name] for name in _ACTIVITY_FIELDS),
+                sorted(self.outputs[pk]),
+                sorted(self.places[pk]),
+            )
+            hashes[row["country_team_id"]].update(repr(facts).encode())
+        for pair in sorted(self.decisions):
+            decision = self.decisions[pair]
+            facts = tuple(getattr(decision, name) for name in _DECISION_FIELDS)
+            hashes[decision.country_team_id].update(repr(facts).encode())
+        return {team_id: digest.hexdigest() for team_id, digest in hashes.items()}
+
+
+def compute_alerts(
+    cursor: Any, teams: rollups.Teams, inputs: OverlapInputs | None = None
+) -> list[dict[str, Any]]:
     """The teams' alert rows, with the RC office's decisions applied.
 
     SQL finds the pairs that share an output; the location test and the title
@@ -217,29 +289,10 @@ def compute_alerts(cursor: Any, teams: rollups.Teams) -> list[dict[str, Any]]:
     pairs = output_pairs(cursor, teams)
     if not pairs:
         return []
-    places = team_links(cursor, "locations", teams)
-    outputs = team_links(cursor, "outputs", teams)
-    activities = {
-        row["pk"]: row
-        for row in JointActivity.objects.filter(country_team_id__in=teams.ids)
-        .order_by()
-        .values(
-            "pk",
-            "country_team_id",
-            "agency_id",
-            "title",
-            "start_date",
-            "end_date",
-            "status",
-        )
-    }
+    if inputs is None:
+        inputs = OverlapInputs.load(cursor, teams)
+    activities, places, outputs = inputs.activities, inputs.places, inputs.outputs
     words = {pk: title_words(row["title"]) for pk, row in activities.items()}
-    decisions = {
-        (decision.activity_a_id, decision.activity_b_id): decision
-        for decision in OverlapDecision.objects.filter(
-            country_team_id__in=teams.ids
-        ).order_by()
-    }
     rows = []
     for a_id, b_id in pairs:
         if places[a_id].isdisjoint(places[b_id]):
@@ -264,7 +317,7 @@ def compute_alerts(cursor: Any, teams: rollups.Teams) -> list[dict[str, Any]]:
             "overlap_days": (end - start).days + 1,
             "both_validated": a["status"] == b["status"] == WorkflowStatus.VALIDATED,
         }
-        row.update(_status(row, decisions.get((a_id, b_id))))
+        row.update(_status(row, inputs.decisions.get((a_id, b_id))))
         rows.append(row)
     return rows
 
@@ -278,12 +331,43 @@ def _status(row: dict[str, Any], decision: OverlapDecision | None) -> dict[str, 
 
 
 def write_alerts(cursor: Any, teams: rollups.Teams) -> int:
-    """Bring the teams' alerts in line with a recomputation; return how many
-    were deleted, changed or added. An alert that stays keeps its id, so a
-    link to it (or an API client holding it) outlives recomputes."""
+    """Bring the teams' alerts in line with their inputs; return how many were
+    deleted, changed or added.
+
+    A team whose inputs have the digest its alerts were last computed from
+    (`RollupState.overlap_inputs`) is skipped: most changes are to money and
+    results, which no alert depends on, and the pair search is the one part of
+    the recompute that grows with the square of a team's activities. Forced
+    rebuilds clear the digests first. An alert that stays keeps its id, so a
+    link to it (or an API client holding it) outlives recomputes.
+    """
+    inputs = OverlapInputs.load(cursor, teams)
+    digests = inputs.digests(teams)
+    states = {
+        state.country_team_id: state
+        for state in RollupState.objects.filter(country_team_id__in=teams.ids).only(
+            "pk", "country_team_id", "overlap_inputs"
+        )
+    }
+    stale = [
+        team_id
+        for team_id in teams.ids
+        if team_id not in states or states[team_id].overlap_inputs != digests[team_id]
+    ]
+    if not stale:
+        return 0
+    written = _write_alerts(cursor, rollups.Teams.of(stale), inputs)
+    searched = [states[team_id] for team_id in stale if team_id in states]
+    for state in searched:
+        state.overlap_inputs = digests[state.country_team_id]
+    RollupState.objects.bulk_update(searched, ["overlap_inputs"])
+    return written
+
+
+def _write_alerts(cursor: Any, teams: rollups.Teams, inputs: OverlapInputs) -> int:
     computed = {
         (row["activity_a_id"], row["activity_b_id"]): row
-        for row in compute_alerts(cursor, teams)
+        for row in compute_alerts(cursor, teams, inputs)
     }
     # Plain rows, not model instances: a rebuild compares tens of thousands.
     stored = {

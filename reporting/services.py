@@ -238,6 +238,8 @@ def _run(
         claimed = _claim_requests([team_id])
         if not claimed and not force:
             return RollupRun(team_id=team_id)
+        if force:
+            _forget_overlap_inputs([team_id])
         rows = rollups.recompute_team(team_id, progress=progress)
         computed_at = _finish([team_id], claimed)
     return RollupRun(
@@ -269,6 +271,12 @@ def _lock_states(team_ids: Sequence[int]) -> None:
         .select_for_update()
         .values_list("pk", flat=True)
     )
+
+
+def _forget_overlap_inputs(team_ids: Sequence[int]) -> None:
+    """A forced rebuild searches for overlaps again even if the inputs look
+    unchanged, so it also repairs alerts changed outside the engine."""
+    RollupState.objects.filter(country_team_id__in=team_ids).update(overlap_inputs="")
 
 
 def _claim_requests(team_ids: Sequence[int]) -> list[int]:
@@ -349,6 +357,7 @@ def rebuild_teams_rollups(
     with transaction.atomic():
         _lock_states(teams.ids)
         claimed = _claim_requests(teams.ids)
+        _forget_overlap_inputs(teams.ids)
         rows = rollups.recompute_teams(teams, progress=progress)
         computed_at = _finish(teams.ids, claimed)
     return RebuildBatch(

@@ -127,6 +127,10 @@ class RollupState(models.Model):
         CountryTeam, on_delete=models.CASCADE, related_name="rollup_state"
     )
     computed_at = models.DateTimeField(null=True, blank=True)
+    # Digest of what the team's overlap alerts were last computed from; empty
+    # means unknown, so the next recompute searches again (see
+    # reporting.coherence_overlaps.write_alerts).
+    overlap_inputs = models.CharField(max_length=64, blank=True, default="")
 
     objects = RollupStateQuerySet.as_manager()
 

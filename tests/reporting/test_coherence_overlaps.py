@@ -22,14 +22,18 @@ from reporting.coherence_overlaps import (
 )
 from reporting.coherence_services import AlertNotFoundError, decide_overlap_alert
 from reporting.models.coherence import OverlapAlert, OverlapDecision
-from reporting.services import rebuild_team_rollups
+from reporting.services import (
+    process_team_rollups,
+    rebuild_team_rollups,
+    request_team_rollups,
+)
 from tests.frameworks.joint_work_factories import (
     AdminRegionFactory,
     JointWorkWorld,
     activity_data,
     build_world,
 )
-from tests.reporting.test_coherence import work
+from tests.reporting.test_coherence import give, work
 
 pytestmark = pytest.mark.django_db
 
@@ -156,6 +160,53 @@ def test_activities_of_another_team_are_never_paired(world):
     rebuild_team_rollups(team_id=world.other_team.pk)
     assert not OverlapAlert.objects.filter(country_team=world.other_team).exists()
     assert len(alerts()) == 1
+
+
+# --- when the rollup job searches again -----------------------------------------------
+
+
+def job(world) -> dict[str, int]:
+    """The team's rollup job, as a worker runs it after a change."""
+    run = process_team_rollups(team_id=world.team.pk)
+    assert run.recomputed
+    return run.rows
+
+
+def test_a_job_searches_again_when_a_title_changes(world):
+    first, _second = pair(world)
+    data = {"title": "Women's political participation", "joint_programme": None}
+    update_activity(
+        actor=None,
+        activity=first,
+        data=activity_data(world, agencies=[world.undp, world.unicef], **data),
+        expected_version=first.version,
+    )
+    assert job(world)["OverlapAlert"] == 1
+    assert alerts() == []
+
+
+def test_a_job_after_a_money_change_leaves_the_alerts_alone(world):
+    first, _second = pair(world)
+    # A change made outside the engine, which only the alerts' inputs can undo.
+    OverlapAlert.objects.update(similarity=Decimal("0.999"))
+    give(world, first, world.undp, 100)
+    assert job(world)["OverlapAlert"] == 0
+    assert alerts()[0].similarity == Decimal("0.999")
+    # The audit searches in full and sees it; a forced rebuild repairs it.
+    (difference,) = audit_team_coherence(team_id=world.team.pk)
+    assert difference.changes == {"similarity": (Decimal("0.999"), Decimal("0.714"))}
+    rebuild_team_rollups(team_id=world.team.pk)
+    assert alerts()[0].similarity == Decimal("0.714")
+    assert audit_team_coherence(team_id=world.team.pk) == []
+
+
+def test_a_decision_withdrawn_outside_the_service_is_an_input_too(world):
+    pair(world)
+    decide(world, alerts()[0], "dismissed")
+    OverlapDecision.objects.all().delete()
+    request_team_rollups(team_id=world.team.pk, reason="test")
+    assert job(world)["OverlapAlert"] == 1
+    assert (alerts()[0].status, alerts()[0].reopened) == ("open", False)
 
 
 # --- decisions ------------------------------------------------------------------------
