@@ -80,11 +80,6 @@ def _m2m(model: type[Model], name: str) -> tuple[str, str, str]:
     )
 
 
-def _teams(teams: rollups.Teams, column: str) -> tuple[str, list[Any]]:
-    """`column` is one of the teams, and its parameters."""
-    return teams.condition(column), teams.params
-
-
 class _Json:
     """The few JSON look-ups the measures need, per database."""
 
@@ -214,7 +209,7 @@ def stage_values(cursor: Any, teams: rollups.Teams) -> None:
     """
     measurement, result = _table(IndicatorMeasurement), _table(ResultValue)
     validated, submitted = WorkflowStatus.VALIDATED, WorkflowStatus.SUBMITTED
-    in_teams, params = _teams(teams, "m.country_team_id")
+    in_teams, params = teams.condition("m.country_team_id"), teams.params
     has_number = "{0}.value IS NOT NULL OR {0}.numerator IS NOT NULL"
     flags = ", ".join(
         [
@@ -342,8 +337,8 @@ def _agency_outcomes(teams: rollups.Teams) -> tuple[str, list]:
     links, link_activity, link_output = _m2m(JointActivity, "outputs")
     indicator, output = _table(Indicator), _table(Output)
     measurement, result = _table(IndicatorMeasurement), _table(ResultValue)
-    in_framework_teams, framework_params = _teams(teams, "fw.country_team_id")
-    in_measurement_teams, measurement_params = _teams(teams, "m.country_team_id")
+    in_framework_teams = teams.condition("fw.country_team_id")
+    in_measurement_teams = teams.condition("m.country_team_id")
     validated, submitted = WorkflowStatus.VALIDATED, WorkflowStatus.SUBMITTED
     indicator_outcome = "COALESCE(i.outcome_id, op.outcome_id)"
     targeted = f"""
@@ -410,7 +405,7 @@ def _agency_outcomes(teams: rollups.Teams) -> tuple[str, list]:
             GROUP BY {indicator_outcome}
         ) targets ON targets.outcome_id = money.outcome_id
         """,
-        [*measurement_params, *framework_params],
+        [*teams.params, *teams.params],
     )
 
 

@@ -156,22 +156,12 @@ def changed_materially(now: Any, decided: PairSnapshot) -> bool:
 # --- finding candidates --------------------------------------------------------------
 
 
-def _m2m(name: str) -> tuple[str, str, str]:
-    link = JointActivity._meta.get_field(name)
-    quote = connection.ops.quote_name
-    return (
-        quote(link.m2m_db_table()),
-        quote(link.m2m_column_name()),
-        quote(link.m2m_reverse_name()),
-    )
-
-
 def output_pairs(cursor: Any, teams: rollups.Teams) -> list[tuple[int, int]]:
     """The pairs (lower id first) of the teams' activities that share an output:
     one team, different lead agencies, periods that meet, neither cancelled.
     One statement, planned as hash joins; each pair once."""
     activity = connection.ops.quote_name(JointActivity._meta.db_table)
-    outputs, output_activity, output_output = _m2m("outputs")
+    outputs, output_activity, output_output = rollups.activity_m2m("outputs")
     cancelled = ImplementationStatus.CANCELLED
     cursor.execute(
         f"""
@@ -195,7 +185,7 @@ def output_pairs(cursor: Any, teams: rollups.Teams) -> list[tuple[int, int]]:
 def team_links(cursor: Any, name: str, teams: rollups.Teams) -> dict[int, set[int]]:
     """What each of the teams' activities links to through the M2M `name`."""
     activity = connection.ops.quote_name(JointActivity._meta.db_table)
-    table, owner, other = _m2m(name)
+    table, owner, other = rollups.activity_m2m(name)
     cursor.execute(
         f"""
         SELECT l.{owner}, l.{other}

@@ -58,11 +58,11 @@ def decide_overlap_alert(
     # The team's rollup job holds this row while it rewrites the alerts: taking
     # it here means the job either sees this decision or runs after it.
     RollupState.objects.get_or_create(country_team=team)
-    state = RollupState.objects.select_for_update().get(country_team=team)
+    states = RollupState.objects.filter(country_team=team)
+    states.select_for_update().get()
     # This write changes an alert outside the overlap search: the next job
     # searches again rather than trust the digest of the search's inputs.
-    state.overlap_inputs = ""
-    state.save(update_fields=["overlap_inputs"])
+    states.forget_overlap_inputs()
     alert = (
         OverlapAlert.objects.for_team(team)
         .select_for_update()

@@ -4,7 +4,7 @@ and the board's comparison of countries."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django import forms
@@ -47,7 +47,6 @@ from reporting.coherence_services import (
     decide_overlap_alert,
 )
 from reporting.downloads import table_download
-from reporting.exports import Table
 from reporting.models import Basis
 from reporting.models.coherence import AlertStatus
 
@@ -84,12 +83,6 @@ def _query(page: CoherencePage) -> str:
             if value
         }
     )
-
-
-def _download(
-    table: Table, about: list[tuple[str, Any]], name: str, extension: str
-) -> HttpResponse:
-    return table_download(table, extension, filename=name, about=lambda: about)
 
 
 # --- the team page -----------------------------------------------------------------
@@ -133,11 +126,11 @@ def team_download(
         raise Http404
     page = _page_for(request, team)
     built = TEAM_TABLES[table](page)
-    return _download(
+    return table_download(
         built,
-        describe_team_download(page, built),
-        team_download_name(page, built, extension),
         extension,
+        filename=team_download_name(page, built, extension),
+        about=lambda: describe_team_download(page, built),
     )
 
 
@@ -262,4 +255,9 @@ def board_download(request: HttpRequest, table: str, extension: str) -> HttpResp
     found = get_board_coherence(year=_year(request.GET.get("year")))
     built = BOARD_TABLES[table](found)
     name = f"unportal-board-{found.year or 'all'}-coherence-{built.name}.{extension}"
-    return _download(built, describe_board_download(found, built), name, extension)
+    return table_download(
+        built,
+        extension,
+        filename=name,
+        about=lambda: describe_board_download(found, built),
+    )

@@ -87,7 +87,7 @@ def _table(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _m2m(name: str) -> tuple[str, str, str]:
+def activity_m2m(name: str) -> tuple[str, str, str]:
     """Table, activity column and other column of a JointActivity M2M link."""
     link = JointActivity._meta.get_field(name)
     quote = connection.ops.quote_name
@@ -271,9 +271,9 @@ def stage_keys(cursor: Any, teams: Teams) -> None:
     and outcomes carry no framework here (0): their rows take it from the output
     or outcome itself, so a key is one row even if links disagree.
     """
-    links, link_activity, link_output = _m2m("outputs")
-    targets, target_activity, target_target = _m2m("sdg_targets")
-    areas, area_activity, area_area = _m2m("common_chapter_areas")
+    links, link_activity, link_output = activity_m2m("outputs")
+    targets, target_activity, target_target = activity_m2m("sdg_targets")
+    areas, area_activity, area_area = activity_m2m("common_chapter_areas")
     activity, output = _table(JointActivity), _table(Output)
     team = teams.condition("a.country_team_id")
     create_scratch(

@@ -276,7 +276,7 @@ def _lock_states(team_ids: Sequence[int]) -> None:
 def _forget_overlap_inputs(team_ids: Sequence[int]) -> None:
     """A forced rebuild searches for overlaps again even if the inputs look
     unchanged, so it also repairs alerts changed outside the engine."""
-    RollupState.objects.filter(country_team_id__in=team_ids).update(overlap_inputs="")
+    RollupState.objects.filter(country_team_id__in=team_ids).forget_overlap_inputs()
 
 
 def _claim_requests(team_ids: Sequence[int]) -> list[int]:
