@@ -87,11 +87,16 @@ class RollupRequest(models.Model):
     The row is the durable half of "recompute this team"; the Celery message is
     only a wake-up call. A job deletes the requests it consumed in the same
     transaction as the rows it wrote, so a crash leaves them for the next run.
+
+    A request with a `year` says only figures of that year changed (a
+    contribution or a measurement): the job recomputes that year's rows, and
+    indicator progress from that year on. Without one, the whole team.
     """
 
     country_team = models.ForeignKey(
         CountryTeam, on_delete=models.CASCADE, related_name="rollup_requests"
     )
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
     requested_at = models.DateTimeField(default=timezone.now)
     reason = models.CharField(max_length=100, blank=True)
 
