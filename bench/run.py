@@ -676,6 +676,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--no-worker", action="store_true")
     parser.add_argument(
+        "--no-rebuild",
+        action="store_true",
+        help="skip the rebuild and the bare SQL: measure a reused data set's jobs "
+        "and dashboard over the rollups stored by an earlier run (no ratio)",
+    )
+    parser.add_argument(
         "--no-per-team",
         action="store_true",
         help="skip the comparison with every team through the per-team path",
@@ -700,7 +706,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     prepare(size=args.size, seed=args.seed, regenerate=args.regenerate)
     say(dataset_summary())
     results = Results(contributions=Contribution.objects.count())
-    measure_rebuild(args, results)
+    if not args.no_rebuild:
+        measure_rebuild(args, results)
     if not args.no_worker:
         measure_incremental(args, results)
     measure_dashboard(results)

@@ -8,5 +8,7 @@ record (dirty rollup keys) commits or rolls back with the change itself.
 from django.dispatch import Signal
 
 # Sent with team_id (int) whenever a write changes a team's framework, programmes
-# or joint work.
+# or joint work, and with years (a tuple of ints) when the write touched only
+# figures of those years (a contribution, a measurement); no years: anything of
+# the team may have changed.
 team_data_changed = Signal()

@@ -150,8 +150,9 @@ ACTIVITY_YEARS = "coherence_activity_years"
 VALUES = "coherence_values"
 
 
-def stage_contributions(cursor: Any) -> None:
-    """Every counted contribution of the staged teams, once per basis.
+def stage_contributions(cursor: Any, teams: rollups.Teams) -> None:
+    """Every counted contribution of the staged teams in the years recomputed,
+    once per basis.
 
     Validated: the validated revision. Including submitted: the current revision
     when submitted or validated, else the validated one, exactly as the funding
@@ -159,6 +160,7 @@ def stage_contributions(cursor: Any) -> None:
     `revision_id` leads to the revision's result values.
     """
     figures = rollups.FIGURES_TABLE
+    years = teams.in_years("year")
     rollups.create_scratch(
         cursor,
         CONTRIBUTIONS,
@@ -166,11 +168,11 @@ def stage_contributions(cursor: Any) -> None:
         SELECT country_team_id AS team_id, activity_id, agency_id, year,
             {VALIDATED} AS basis, v_required AS required,
             v_available AS available, v_spent AS spent, v_revision_id AS revision_id
-        FROM {figures} WHERE v_n = 1
+        FROM {figures} WHERE v_n = 1 AND {years}
         UNION ALL
         SELECT country_team_id, activity_id, agency_id, year, {SUBMITTED},
             s_required, s_available, s_spent, s_revision_id
-        FROM {figures}
+        FROM {figures} WHERE {years}
         """,
         [],
     )
@@ -209,7 +211,8 @@ def stage_values(cursor: Any, teams: rollups.Teams) -> None:
     """
     measurement, result = _table(IndicatorMeasurement), _table(ResultValue)
     validated, submitted = WorkflowStatus.VALIDATED, WorkflowStatus.SUBMITTED
-    in_teams, params = teams.condition("m.country_team_id"), teams.params
+    in_teams = f"{teams.condition('m.country_team_id')} AND {teams.in_years('m.year')}"
+    params = teams.params
     has_number = "{0}.value IS NOT NULL OR {0}.numerator IS NOT NULL"
     flags = ", ".join(
         [
@@ -338,7 +341,9 @@ def _agency_outcomes(teams: rollups.Teams) -> tuple[str, list]:
     indicator, output = _table(Indicator), _table(Output)
     measurement, result = _table(IndicatorMeasurement), _table(ResultValue)
     in_framework_teams = teams.condition("fw.country_team_id")
-    in_measurement_teams = teams.condition("m.country_team_id")
+    in_measurement_teams = (
+        f"{teams.condition('m.country_team_id')} AND {teams.in_years('m.year')}"
+    )
     validated, submitted = WorkflowStatus.VALIDATED, WorkflowStatus.SUBMITTED
     indicator_outcome = "COALESCE(i.outcome_id, op.outcome_id)"
     targeted = f"""
@@ -752,7 +757,7 @@ def coherence_table(model: type[Model]) -> CoherenceTable:
 
 
 def _stage(cursor: Any, teams: rollups.Teams) -> None:
-    stage_contributions(cursor)
+    stage_contributions(cursor, teams)
     stage_activity_years(cursor)
     stage_values(cursor, teams)
     rollups.analyze_scratch(cursor, CONTRIBUTIONS, ACTIVITY_YEARS, VALUES)
@@ -799,7 +804,12 @@ def write_coherence(cursor: Any, teams: rollups.Teams) -> dict[str, int]:
             values=table.values,
             teams=teams,
         )
-    written[coherence_overlaps.LABEL] = coherence_overlaps.write_alerts(cursor, teams)
+    # Changes of figures (a job for some years) cannot change the alerts: the
+    # search reads activities, their links and dates, and decisions only.
+    if teams.years is None:
+        written[coherence_overlaps.LABEL] = coherence_overlaps.write_alerts(
+            cursor, teams
+        )
     _drop_scratch(cursor)
     return written
 

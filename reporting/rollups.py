@@ -104,17 +104,35 @@ def activity_m2m(name: str) -> tuple[str, str, str]:
 @dataclass(frozen=True)
 class Teams:
     """The country teams one recompute covers: one for a job, a batch for a
-    full rebuild. Statements filter with `condition` and pass `params`."""
+    full rebuild. Statements filter with `condition` and pass `params`.
+
+    `years` narrows a job after changes of figures to the funding and coherence
+    rows of those years; None covers every year. Indicator progress is always
+    recomputed whole: a value counts in every later year's value to date.
+    """
 
     ids: tuple[int, ...]
+    years: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.ids:
             raise ValueError("A recompute needs at least one team.")
+        if self.years == ():
+            raise ValueError("A recompute of some years needs at least one year.")
 
     @classmethod
-    def of(cls, team_ids: Iterable[int]) -> Teams:
-        return cls(tuple(sorted(set(team_ids))))
+    def of(cls, team_ids: Iterable[int], years: Iterable[int] | None = None) -> Teams:
+        return cls(
+            tuple(sorted(set(team_ids))),
+            None if years is None else tuple(sorted({int(year) for year in years})),
+        )
+
+    def in_years(self, column: str) -> str:
+        """`column` is one of the years recomputed; always true for every year.
+        The years are integers by construction, so they go in as literals."""
+        if self.years is None:
+            return "1 = 1"
+        return f"{column} IN ({', '.join(str(year) for year in self.years)})"
 
     def condition(self, column: str) -> str:
         """`column` is one of the teams: one placeholder, or one per team on a
@@ -276,6 +294,13 @@ def stage_keys(cursor: Any, teams: Teams) -> None:
     areas, area_activity, area_area = activity_m2m("common_chapter_areas")
     activity, output = _table(JointActivity), _table(Output)
     team = teams.condition("a.country_team_id")
+    if teams.years is not None:
+        # Only activities with figures in those years have sums; when every
+        # year is recomputed, nearly all do and the test would cost more.
+        team += (
+            f" AND a.id IN (SELECT activity_id FROM {FIGURES_TABLE}"
+            f" WHERE {teams.in_years('year')})"
+        )
     create_scratch(
         cursor,
         KEYS_TABLE,
@@ -315,8 +340,9 @@ def stage_keys(cursor: Any, teams: Teams) -> None:
     )
 
 
-def stage_sums(cursor: Any) -> None:
-    """Per team, key, agency and year: the sums every funding table is made of.
+def stage_sums(cursor: Any, teams: Teams) -> None:
+    """Per team, key, agency and year: the sums every funding table is made of,
+    for the years recomputed.
 
     This is the one pass that fans contributions out to their keys; everything
     after it reads a table the size of the rollups themselves. A contribution
@@ -338,6 +364,7 @@ def stage_sums(cursor: Any) -> None:
         FROM {FIGURES_TABLE} f JOIN {KEYS_TABLE} k
             ON k.activity_id = f.activity_id
             AND k.country_team_id = f.country_team_id
+        WHERE {teams.in_years("f.year")}
         GROUP BY f.country_team_id, k.kind, k.key_id, k.framework_id, f.agency_id,
             f.year
         """,
@@ -348,7 +375,7 @@ def stage_sums(cursor: Any) -> None:
 def stage_keys_and_sums(cursor: Any, teams: Teams) -> None:
     """Stage the teams' keys and the sums over them and the staged figures."""
     stage_keys(cursor, teams)
-    stage_sums(cursor)
+    stage_sums(cursor, teams)
 
 
 # --- funding rollups --------------------------------------------------------------
@@ -529,6 +556,8 @@ def write_changed_rows(
     then deleted and added again. An unchanged row costs a comparison, not a
     delete and an insert with their index entries: a job after one change
     writes a handful of rows, a full rebuild over current rollups next to none.
+    With `teams.years`, both sides keep only the rows of those years (every
+    table written here has a `year`), so a job leaves other years alone.
     """
     target = _table(model)
     same_key = " AND ".join(
@@ -540,6 +569,8 @@ def write_changed_rows(
     stored_values = ", ".join(f"o.{value}" for value in values)
     new_values = ", ".join(f"n.{value}" for value in values)
     distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    if teams.years is not None:
+        select = f"SELECT * FROM ({select}) y WHERE {teams.in_years('y.year')}"
     create_scratch(
         cursor,
         CHANGES_TABLE,
@@ -548,6 +579,7 @@ def write_changed_rows(
         FROM ({select}) n
         FULL JOIN (
             SELECT * FROM {target} WHERE {teams.condition("country_team_id")}
+                AND {teams.in_years("year")}
         ) o ON {same_key}
         WHERE o.id IS NULL OR n.country_team_id IS NULL
             OR ({stored_values}) {distinct} ({new_values})

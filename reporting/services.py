@@ -147,25 +147,32 @@ def refresh_team_snapshots(*, team_ids: Sequence[int]) -> list[TeamSnapshot]:
 # --- requests ---------------------------------------------------------------------
 
 
-def request_team_rollups(*, team_id: int, reason: str = "") -> bool:
+def request_team_rollups(
+    *, team_id: int, year: int | None = None, reason: str = ""
+) -> bool:
     """Mark a team's rollups out of date in the caller's transaction, and wake a
-    worker once it commits. Returns False when this transaction already did.
+    worker once it commits. With a `year`, only that year's figures changed
+    (see `RollupRequest`). Returns False when this transaction already asked
+    for the year or for the whole team.
 
-    An import writes thousands of rows in one transaction; one request is enough.
-    The request and its wake-up call live in the same savepoint, so a rolled-back
-    savepoint drops both and the next write records them again.
+    An import writes thousands of rows in one transaction; one request per year
+    is enough. The request and its wake-up call live in the same savepoint, so a
+    rolled-back savepoint drops both and the next write records them again.
     """
     connection = transaction.get_connection()
-    pending = [
+    covering = [
         callback.unportal_rollup_request
         for _savepoints, callback, _robust in connection.run_on_commit
         if getattr(callback, "unportal_rollup_team", None) == team_id
+        and callback.unportal_rollup_year in (None, year)
     ]
     # A job run inside this same transaction may have consumed the request; the
     # wake-up call is still queued, but the change needs a request of its own.
-    if pending and RollupRequest.objects.filter(pk=pending[-1]).exists():
+    if covering and RollupRequest.objects.filter(pk__in=covering).exists():
         return False
-    request = RollupRequest.objects.create(country_team_id=team_id, reason=reason[:100])
+    request = RollupRequest.objects.create(
+        country_team_id=team_id, year=year, reason=reason[:100]
+    )
 
     # A function, not a partial: Django logs a failing robust callback by its
     # __qualname__, which partials lack.
@@ -173,6 +180,7 @@ def request_team_rollups(*, team_id: int, reason: str = "") -> bool:
         wake_rollup_worker(team_id)
 
     wake_up.unportal_rollup_team = team_id  # type: ignore[attr-defined]
+    wake_up.unportal_rollup_year = year  # type: ignore[attr-defined]
     wake_up.unportal_rollup_request = request.pk  # type: ignore[attr-defined]
     # robust: the data is saved whatever happens to the rollup job; in eager mode
     # a failing job is logged and its request stays for the next run.
@@ -207,6 +215,8 @@ class RollupRun:
     team_id: int
     claimed: int = 0
     recomputed: bool = False
+    # The years recomputed when the requests named years; None: all of them.
+    years: tuple[int, ...] | None = None
     busy: bool = False
     rows: dict[str, int] = field(default_factory=dict)  # written, per table
     computed_at: datetime | None = None
@@ -240,15 +250,27 @@ def _run(
             return RollupRun(team_id=team_id)
         if force:
             _forget_overlap_inputs([team_id])
-        rows = rollups.recompute_team(team_id, progress=progress)
-        computed_at = _finish([team_id], claimed)
+        years = None if force else _years_asked(claimed)
+        rows = rollups.recompute_teams(
+            rollups.Teams.of([team_id], years=years), progress=progress
+        )
+        computed_at = _finish([team_id], list(claimed))
     return RollupRun(
         team_id=team_id,
         claimed=len(claimed),
         recomputed=True,
+        years=years,
         rows=rows,
         computed_at=computed_at,
     )
+
+
+def _years_asked(claimed: dict[int, int | None]) -> tuple[int, ...] | None:
+    """The years the claimed requests name, or None if one asks for everything."""
+    years = set(claimed.values())
+    if None in years:
+        return None
+    return tuple(sorted(years))  # type: ignore[arg-type]
 
 
 def _lock_state(team_id: int, *, wait: bool) -> RollupState | None:
@@ -279,12 +301,13 @@ def _forget_overlap_inputs(team_ids: Sequence[int]) -> None:
     RollupState.objects.filter(country_team_id__in=team_ids).forget_overlap_inputs()
 
 
-def _claim_requests(team_ids: Sequence[int]) -> list[int]:
-    """The teams' waiting requests, locked; those another job holds are its own."""
-    return list(
+def _claim_requests(team_ids: Sequence[int]) -> dict[int, int | None]:
+    """The teams' waiting requests, locked, with the year each names; those
+    another job holds are its own."""
+    return dict(
         RollupRequest.objects.filter(country_team_id__in=team_ids)
         .select_for_update(skip_locked=True)
-        .values_list("pk", flat=True)
+        .values_list("pk", "year")
     )
 
 
@@ -359,7 +382,7 @@ def rebuild_teams_rollups(
         claimed = _claim_requests(teams.ids)
         _forget_overlap_inputs(teams.ids)
         rows = rollups.recompute_teams(teams, progress=progress)
-        computed_at = _finish(teams.ids, claimed)
+        computed_at = _finish(teams.ids, list(claimed))
     return RebuildBatch(
         team_ids=teams.ids, claimed=len(claimed), rows=rows, computed_at=computed_at
     )

@@ -181,8 +181,22 @@ def _require_state(check: Callable[..., bool], obj: object, message: str) -> Non
         raise ValidationError(message)
 
 
-def _announce(team_id: int) -> None:
-    team_data_changed.send(sender=Contribution, team_id=team_id)
+def _announce(team_id: int, *years: int) -> None:
+    """Tell reporting the team's data changed: only figures of `years`, or,
+    without years, anything (an activity's links and dates reach every year)."""
+    team_data_changed.send(sender=Contribution, team_id=team_id, years=years)
+
+
+def _years_of(record: JointActivity | Contribution | IndicatorMeasurement) -> tuple:
+    """The years whose figures a workflow step on `record` can change."""
+    if isinstance(record, Contribution):
+        return (record.year,)
+    if isinstance(record, IndicatorMeasurement):
+        # A replacement may be for another year than the measurement it replaces,
+        # whose year then loses (or regains) its value.
+        replaced = record.supersedes.year if record.supersedes_id else record.year
+        return tuple({record.year, replaced})
+    return ()
 
 
 def _require_comment(comment: str) -> None:
@@ -213,7 +227,7 @@ def _finish_step(
         comment=comment,
         **{subject: record},
     )
-    _announce(record.country_team_id)
+    _announce(record.country_team_id, *_years_of(record))
 
 
 def _record(
@@ -740,7 +754,7 @@ def create_contribution(
         actor=actor,
         contribution=contribution,
     )
-    _announce(contribution.country_team_id)
+    _announce(contribution.country_team_id, contribution.year)
     return contribution
 
 
@@ -798,7 +812,7 @@ def update_contribution(
         changes=changes,
         contribution=contribution,
     )
-    _announce(contribution.country_team_id)
+    _announce(contribution.country_team_id, contribution.year)
     return contribution
 
 
@@ -923,9 +937,9 @@ def delete_contribution(*, actor: User | None, contribution: Contribution) -> No
         contribution,
         _("Only drafts that were never validated can be deleted."),
     )
-    team_id = contribution.country_team_id
+    team_id, year = contribution.country_team_id, contribution.year
     _delete_contribution_rows(contribution)
-    _announce(team_id)
+    _announce(team_id, year)
 
 
 # --- indicator measurements -------------------------------------------------------
@@ -1006,7 +1020,7 @@ def record_measurement(
         actor=actor,
         measurement=measurement,
     )
-    _announce(team.pk)
+    _announce(team.pk, measurement.year)
     return measurement
 
 
@@ -1040,6 +1054,7 @@ def update_measurement(
     disaggregation = _validate_measurement(measurement.indicator, data)
     if not changes:
         return measurement
+    before_year = measurement.year
     target = measurement
     if measurement.status == WorkflowStatus.VALIDATED:
         pending = IndicatorMeasurement.objects.filter(supersedes=measurement).first()
@@ -1069,7 +1084,8 @@ def update_measurement(
         changes=changes,
         measurement=target,
     )
-    _announce(measurement.country_team_id)
+    # The year may have changed: both the old and the new one are touched.
+    _announce(measurement.country_team_id, *{before_year, target.year})
     return target
 
 
@@ -1181,7 +1197,7 @@ def delete_measurement(
         measurement,
         _("Only drafts that were never validated can be deleted."),
     )
-    team_id = measurement.country_team_id
+    team_id, years = measurement.country_team_id, _years_of(measurement)
     WorkflowEvent.objects.filter(measurement=measurement).delete()
     measurement.delete()
-    _announce(team_id)
+    _announce(team_id, *years)

@@ -190,6 +190,13 @@ def test_a_job_after_a_money_change_leaves_the_alerts_alone(world):
     # A change made outside the engine, which only the alerts' inputs can undo.
     OverlapAlert.objects.update(similarity=Decimal("0.999"))
     give(world, first, world.undp, 100)
+    run = process_team_rollups(team_id=world.team.pk)
+    # Figures of one year changed: that year is recomputed, the search not run.
+    assert run.years == (world.year,)
+    assert "OverlapAlert" not in run.rows
+    assert alerts()[0].similarity == Decimal("0.999")
+    # A whole-team job over unchanged inputs skips the search too.
+    request_team_rollups(team_id=world.team.pk, reason="test")
     assert job(world)["OverlapAlert"] == 0
     assert alerts()[0].similarity == Decimal("0.999")
     # The audit searches in full and sees it; a forced rebuild repairs it.

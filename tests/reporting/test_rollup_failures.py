@@ -235,9 +235,9 @@ def slow_jobs(monkeypatch):
     overlap (set up data first: each write runs its own job in eager mode)."""
     stage = rollups.stage_sums
 
-    def slow(cursor):
+    def slow(cursor, teams):
         time.sleep(0.4)
-        return stage(cursor)
+        return stage(cursor, teams)
 
     return lambda: monkeypatch.setattr(rollups, "stage_sums", slow)
 
