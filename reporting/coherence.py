@@ -760,7 +760,10 @@ def _stage(cursor: Any, teams: rollups.Teams) -> None:
     stage_contributions(cursor, teams)
     stage_activity_years(cursor)
     stage_values(cursor, teams)
-    rollups.analyze_scratch(cursor, CONTRIBUTIONS, ACTIVITY_YEARS, VALUES)
+    if teams.years is None:
+        # A job for some years stages a few thousand rows: statistics would
+        # cost more than the plans they improve.
+        rollups.analyze_scratch(cursor, CONTRIBUTIONS, ACTIVITY_YEARS, VALUES)
     for table in TABLES:
         select, params = table.select(teams)
         rollups.create_scratch(cursor, table.scratch, select, params)

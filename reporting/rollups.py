@@ -107,8 +107,8 @@ class Teams:
     full rebuild. Statements filter with `condition` and pass `params`.
 
     `years` narrows a job after changes of figures to the funding and coherence
-    rows of those years; None covers every year. Indicator progress is always
-    recomputed whole: a value counts in every later year's value to date.
+    rows of those years, and to indicator progress from the first of them on (a
+    value counts in every later year's value to date); None covers every year.
     """
 
     ids: tuple[int, ...]
@@ -1139,7 +1139,9 @@ def _quantize(value: Decimal | None, step: Decimal) -> Decimal | None:
 
 def compute_progress(cursor: Any, teams: Teams) -> Iterator[dict[str, Any]]:
     """Progress rows of every indicator of the teams, for each framework year and
-    each year with values, in both bases."""
+    each year with values, in both bases; with `teams.years`, only from the
+    first of them on (earlier values to date read no value of those years)."""
+    first_year = teams.years[0] if teams.years else 0
     cells = read_cells(cursor, teams)
     indicators = Indicator.objects.filter(
         framework__country_team_id__in=teams.ids
@@ -1150,9 +1152,13 @@ def compute_progress(cursor: Any, teams: Teams) -> Iterator[dict[str, Any]]:
             basis: IndicatorCells.of(indicator, cells.get((basis, indicator.pk), ()))
             for basis in Basis
         }
-        years = set(indicator.framework.years).union(
-            *(found.years for found in prepared.values())
-        )
+        years = {
+            year
+            for year in set(indicator.framework.years).union(
+                *(found.years for found in prepared.values())
+            )
+            if year >= first_year
+        }
         for basis, found in prepared.items():
             for year, (reading, within) in found.values(years).items():
                 row = progress_row(indicator, basis, year, reading, within)
@@ -1177,7 +1183,8 @@ PROGRESS_VALUES = (
 
 def write_progress(cursor: Any, teams: Teams) -> int:
     """Bring the teams' progress rows in line with a recomputation; return how
-    many were deleted, changed or added (only those are written)."""
+    many were deleted, changed or added (only those are written). With
+    `teams.years`, rows before the first of them are left as they are."""
     key = ("country_team_id", *PROGRESS_KEY)
     computed = {
         tuple(row[name] for name in key): row for row in compute_progress(cursor, teams)
@@ -1185,7 +1192,8 @@ def write_progress(cursor: Any, teams: Teams) -> int:
     stored = {
         tuple(found[1 : len(key) + 1]): (found[0], found[len(key) + 1 :])
         for found in IndicatorProgress.objects.filter(
-            country_team_id__in=teams.ids
+            country_team_id__in=teams.ids,
+            year__gte=teams.years[0] if teams.years else 0,
         ).values_list("pk", *key, *PROGRESS_VALUES)
     }
     # A changed row is deleted and added again: few rows change in a job, and

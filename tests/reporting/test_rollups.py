@@ -959,3 +959,26 @@ def test_a_measurement_moved_to_another_year_recomputes_both_years(world):
     assert progress(indicator, next_year).value == Decimal(5)
     assert audit_team_rollups(team_id=world.team.pk) == []
     assert audit_team_coherence(team_id=world.team.pk) == []
+
+
+def test_a_job_for_a_year_recomputes_progress_from_that_year_on(world):
+    indicator = world.number_indicator
+    year = world.year + 2  # the framework runs from world.year to world.year + 4
+    measure(indicator, year - 1, value=Decimal(2))
+    rebuild_team_rollups(team_id=world.team.pk)
+    # Rows changed outside the engine, one before the year and one after it.
+    IndicatorProgress.objects.filter(
+        indicator=indicator, year__in=[year - 2, year + 1]
+    ).update(value=Decimal(999))
+
+    measure(indicator, year, value=Decimal(5))
+    run = process_team_rollups(team_id=world.team.pk)
+
+    assert run.years == (year,)
+    assert progress(indicator, year - 2).value == Decimal(999)
+    assert progress(indicator, year).value == Decimal(7)
+    assert progress(indicator, year + 1).value == Decimal(7)
+    assert {
+        (difference.key["year"], difference.key["basis"])
+        for difference in audit_team_rollups(team_id=world.team.pk)
+    } == {(year - 2, "validated"), (year - 2, "submitted")}
