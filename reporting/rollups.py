@@ -134,6 +134,11 @@ class Teams:
             return "1 = 1"
         return f"{column} IN ({', '.join(str(year) for year in self.years)})"
 
+    @property
+    def first_year(self) -> int:
+        """The first year recomputed; 0 when every year is."""
+        return self.years[0] if self.years else 0
+
     def condition(self, column: str) -> str:
         """`column` is one of the teams: one placeholder, or one per team on a
         database without arrays."""
@@ -1141,7 +1146,7 @@ def compute_progress(cursor: Any, teams: Teams) -> Iterator[dict[str, Any]]:
     """Progress rows of every indicator of the teams, for each framework year and
     each year with values, in both bases; with `teams.years`, only from the
     first of them on (earlier values to date read no value of those years)."""
-    first_year = teams.years[0] if teams.years else 0
+    first_year = teams.first_year
     cells = read_cells(cursor, teams)
     indicators = Indicator.objects.filter(
         framework__country_team_id__in=teams.ids
@@ -1193,7 +1198,7 @@ def write_progress(cursor: Any, teams: Teams) -> int:
         tuple(found[1 : len(key) + 1]): (found[0], found[len(key) + 1 :])
         for found in IndicatorProgress.objects.filter(
             country_team_id__in=teams.ids,
-            year__gte=teams.years[0] if teams.years else 0,
+            year__gte=teams.first_year,
         ).values_list("pk", *key, *PROGRESS_VALUES)
     }
     # A changed row is deleted and added again: few rows change in a job, and

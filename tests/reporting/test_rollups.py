@@ -114,6 +114,22 @@ def contribution(
     return made
 
 
+def revise(world, made, *, required, available, spent):
+    """A new revision of `made` with these figures, left as a draft."""
+    return update_contribution(
+        actor=None,
+        contribution=made,
+        figures=figures_data(
+            world,
+            required=Decimal(required),
+            available=Decimal(available),
+            spent=Decimal(spent),
+            results=[],
+        ),
+        expected_version=None,
+    )
+
+
 def measure(indicator, year, *, agency=None, state="validated", **values):
     measurement = record_measurement(
         actor=None,
@@ -258,18 +274,7 @@ def test_a_submitted_revision_shows_only_including_submitted(world):
         world, work, world.undp, required=100, available=80, spent=50,
         state="validated",
     )  # fmt: skip
-    update_contribution(
-        actor=None,
-        contribution=made,
-        figures=figures_data(
-            world,
-            required=Decimal(150),
-            available=Decimal(90),
-            spent=Decimal(60),
-            results=[],
-        ),
-        expected_version=None,
-    )
+    revise(world, made, required=150, available=90, spent=60)
     rollup(world)
     revision_1 = money(100, 80, 50)[:3]
     # A draft revision 2 is nobody's figures yet: both bases keep revision 1.
@@ -878,18 +883,7 @@ def test_a_change_of_figures_recomputes_only_its_year(world):
         required=Decimal("999")
     )
 
-    update_contribution(
-        actor=None,
-        contribution=first,
-        figures=figures_data(
-            world,
-            required=Decimal(12),
-            available=Decimal(6),
-            spent=Decimal(3),
-            results=[],
-        ),
-        expected_version=None,
-    )
+    revise(world, first, required=12, available=6, spent=3)
     submit_contribution(actor=None, contribution=first)
     validate_contribution(actor=None, contribution=first)
     run = process_team_rollups(team_id=world.team.pk)
