@@ -160,8 +160,8 @@ class IndicatorProgressAdmin(DerivedRowAdmin):
 
 @admin.register(RollupRequest)
 class RollupRequestAdmin(DerivedRowAdmin):
-    list_display = ("country_team", "requested_at", "reason")
-    list_filter = ("country_team__region",)
+    list_display = ("country_team", "year", "requested_at", "reason")
+    list_filter = ("country_team__region", "year")
     list_select_related = ("country_team",)
 
 
