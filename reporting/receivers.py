@@ -6,13 +6,22 @@ from typing import Any
 
 
 def record_rollup_request(
-    sender: Any, *, team_id: int, years: tuple[int, ...] = (), **kwargs: Any
+    sender: Any,
+    *,
+    team_id: int,
+    years: tuple[int, ...] = (),
+    indicators: frozenset[int] | None = None,
+    **kwargs: Any,
 ) -> None:
     """Mark the team's rollups out of date inside the sender's transaction: only
-    the years given, or all of them."""
+    the years given (and of indicators, only those given), or all of them."""
     from reporting.services import request_team_rollups
 
     meta = getattr(sender, "_meta", None)
     reason = f"{meta.label} changed" if meta else str(sender)
-    for year in years or (None,):
-        request_team_rollups(team_id=team_id, year=year, reason=reason)
+    if not years:
+        request_team_rollups(team_id=team_id, reason=reason)
+    for year in years:
+        request_team_rollups(
+            team_id=team_id, year=year, indicators=indicators, reason=reason
+        )

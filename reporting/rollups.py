@@ -109,23 +109,33 @@ class Teams:
     `years` narrows a job after changes of figures to the funding and coherence
     rows of those years, and to indicator progress from the first of them on (a
     value counts in every later year's value to date); None covers every year.
+    With years, `indicators` narrows indicator progress to those indicators
+    (none at all when empty: a change of money alone); None covers every one.
     """
 
     ids: tuple[int, ...]
     years: tuple[int, ...] | None = None
+    indicators: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.ids:
             raise ValueError("A recompute needs at least one team.")
         if self.years == ():
             raise ValueError("A recompute of some years needs at least one year.")
+        if self.indicators is not None and self.years is None:
+            raise ValueError("Only a recompute of some years can name indicators.")
 
     @classmethod
-    def of(cls, team_ids: Iterable[int], years: Iterable[int] | None = None) -> Teams:
-        return cls(
-            tuple(sorted(set(team_ids))),
-            None if years is None else tuple(sorted({int(year) for year in years})),
-        )
+    def of(
+        cls,
+        team_ids: Iterable[int],
+        years: Iterable[int] | None = None,
+        indicators: Iterable[int] | None = None,
+    ) -> Teams:
+        def ints(values: Iterable[int] | None) -> tuple[int, ...] | None:
+            return None if values is None else tuple(sorted({int(v) for v in values}))
+
+        return cls(tuple(sorted(set(team_ids))), ints(years), ints(indicators))
 
     def in_years(self, column: str) -> str:
         """`column` is one of the years recomputed; always true for every year.
@@ -133,6 +143,14 @@ class Teams:
         if self.years is None:
             return "1 = 1"
         return f"{column} IN ({', '.join(str(year) for year in self.years)})"
+
+    def in_indicators(self, column: str) -> str:
+        """`column` is one of the indicators recomputed (integers, as literals)."""
+        if self.indicators is None:
+            return "1 = 1"
+        if not self.indicators:
+            return "1 = 0"
+        return f"{column} IN ({', '.join(str(pk) for pk in self.indicators)})"
 
     @property
     def first_year(self) -> int:
@@ -714,6 +732,7 @@ def _team_indicators(teams: Teams, *, latest_only: bool = False) -> tuple[str, l
         SELECT i.id FROM {_table(Indicator)} i
         JOIN {_table(CooperationFramework)} fw ON fw.id = i.framework_id
         WHERE {teams.condition("fw.country_team_id")}{_latest_only(latest_only)}
+            AND {teams.in_indicators("i.id")}
     """
     return sql, teams.params
 
@@ -737,6 +756,7 @@ def _source_rows(teams: Teams, *, latest_only: bool = False) -> tuple[str, list]
             JOIN {_table(Indicator)} i ON i.id = {alias}.indicator_id
             JOIN {_table(CooperationFramework)} fw ON fw.id = i.framework_id
                 AND fw.country_team_id = {team_column}{_latest_only(latest_only)}
+                AND {teams.in_indicators("i.id")}
         """
 
     measured = f"""
@@ -1151,6 +1171,8 @@ def compute_progress(cursor: Any, teams: Teams) -> Iterator[dict[str, Any]]:
     indicators = Indicator.objects.filter(
         framework__country_team_id__in=teams.ids
     ).select_related("framework")
+    if teams.indicators is not None:
+        indicators = indicators.filter(pk__in=teams.indicators)
     for indicator in indicators:
         team_id = indicator.framework.country_team_id
         prepared = {
@@ -1189,17 +1211,22 @@ PROGRESS_VALUES = (
 def write_progress(cursor: Any, teams: Teams) -> int:
     """Bring the teams' progress rows in line with a recomputation; return how
     many were deleted, changed or added (only those are written). With
-    `teams.years`, rows before the first of them are left as they are."""
+    `teams.years`, rows before the first of them are left as they are, and with
+    `teams.indicators`, the rows of other indicators."""
+    if teams.indicators == ():
+        return 0
     key = ("country_team_id", *PROGRESS_KEY)
     computed = {
         tuple(row[name] for name in key): row for row in compute_progress(cursor, teams)
     }
+    stored_rows = IndicatorProgress.objects.filter(
+        country_team_id__in=teams.ids, year__gte=teams.first_year
+    )
+    if teams.indicators is not None:
+        stored_rows = stored_rows.filter(indicator_id__in=teams.indicators)
     stored = {
         tuple(found[1 : len(key) + 1]): (found[0], found[len(key) + 1 :])
-        for found in IndicatorProgress.objects.filter(
-            country_team_id__in=teams.ids,
-            year__gte=teams.first_year,
-        ).values_list("pk", *key, *PROGRESS_VALUES)
+        for found in stored_rows.values_list("pk", *key, *PROGRESS_VALUES)
     }
     # A changed row is deleted and added again: few rows change in a job, and
     # this keeps the write to two set-based statements.

@@ -19,7 +19,7 @@ them all, in one transaction per batch.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -148,17 +148,23 @@ def refresh_team_snapshots(*, team_ids: Sequence[int]) -> list[TeamSnapshot]:
 
 
 def request_team_rollups(
-    *, team_id: int, year: int | None = None, reason: str = ""
+    *,
+    team_id: int,
+    year: int | None = None,
+    indicators: Iterable[int] | None = None,
+    reason: str = "",
 ) -> bool:
     """Mark a team's rollups out of date in the caller's transaction, and wake a
-    worker once it commits. With a `year`, only that year's figures changed
-    (see `RollupRequest`). Returns False when this transaction already asked
-    for the year or for the whole team.
+    worker once it commits. With a `year`, only that year's figures changed,
+    and with `indicators` too, only those indicators' values (see
+    `RollupRequest`). Returns False when this transaction already asked for the
+    year or for the whole team (widening that request's indicators if need be).
 
     An import writes thousands of rows in one transaction; one request per year
     is enough. The request and its wake-up call live in the same savepoint, so a
     rolled-back savepoint drops both and the next write records them again.
     """
+    named = None if year is None or indicators is None else sorted(set(indicators))
     connection = transaction.get_connection()
     covering = [
         callback.unportal_rollup_request
@@ -168,10 +174,13 @@ def request_team_rollups(
     ]
     # A job run inside this same transaction may have consumed the request; the
     # wake-up call is still queued, but the change needs a request of its own.
-    if covering and RollupRequest.objects.filter(pk__in=covering).exists():
+    found = list(RollupRequest.objects.filter(pk__in=covering))
+    if found:
+        # A request for the whole team covers everything; else widen the year's.
+        _widen(min(found, key=lambda request: request.year is not None), named)
         return False
     request = RollupRequest.objects.create(
-        country_team_id=team_id, year=year, reason=reason[:100]
+        country_team_id=team_id, year=year, indicators=named, reason=reason[:100]
     )
 
     # A function, not a partial: Django logs a failing robust callback by its
@@ -186,6 +195,19 @@ def request_team_rollups(
     # a failing job is logged and its request stays for the next run.
     transaction.on_commit(wake_up, robust=True)
     return True
+
+
+def _widen(request: RollupRequest, indicators: list[int] | None) -> None:
+    """Make an earlier request of this transaction cover these indicators too."""
+    if request.year is None or request.indicators is None:
+        return
+    if indicators is None:
+        request.indicators = None
+    elif set(indicators) <= set(request.indicators):
+        return
+    else:
+        request.indicators = sorted({*request.indicators, *indicators})
+    request.save(update_fields=["indicators"])
 
 
 def wake_rollup_worker(team_id: int) -> None:
@@ -217,6 +239,8 @@ class RollupRun:
     recomputed: bool = False
     # The years recomputed when the requests named years; None: all of them.
     years: tuple[int, ...] | None = None
+    # The indicators whose progress was recomputed; None: all of them.
+    indicators: tuple[int, ...] | None = None
     busy: bool = False
     rows: dict[str, int] = field(default_factory=dict)  # written, per table
     computed_at: datetime | None = None
@@ -250,27 +274,41 @@ def _run(
             return RollupRun(team_id=team_id)
         if force:
             _forget_overlap_inputs([team_id])
-        years = None if force else _years_asked(claimed)
-        rows = rollups.recompute_teams(
-            rollups.Teams.of([team_id], years=years), progress=progress
+        # A team never recomputed has no rows to keep: it gets all of them.
+        teams = (
+            rollups.Teams.of([team_id])
+            if force or state.computed_at is None
+            else _teams_asked(team_id, claimed.values())
         )
+        rows = rollups.recompute_teams(teams, progress=progress)
         computed_at = _finish([team_id], list(claimed))
     return RollupRun(
         team_id=team_id,
         claimed=len(claimed),
         recomputed=True,
-        years=years,
+        years=teams.years,
+        indicators=teams.indicators,
         rows=rows,
         computed_at=computed_at,
     )
 
 
-def _years_asked(claimed: dict[int, int | None]) -> tuple[int, ...] | None:
-    """The years the claimed requests name, or None if one asks for everything."""
-    years = set(claimed.values())
-    if None in years:
-        return None
-    return tuple(sorted(years))  # type: ignore[arg-type]
+def _teams_asked(
+    team_id: int, asked: Iterable[tuple[int | None, list[int] | None]]
+) -> rollups.Teams:
+    """The recompute the claimed requests ask for, as (year, indicators) pairs:
+    the years and indicators they name, or everything if one names none."""
+    years: set[int] = set()
+    indicators: set[int] | None = set()
+    for year, named in asked:
+        if year is None:
+            return rollups.Teams.of([team_id])
+        years.add(year)
+        if named is None or indicators is None:
+            indicators = None
+        else:
+            indicators.update(named)
+    return rollups.Teams.of([team_id], years=years, indicators=indicators)
 
 
 def _lock_state(team_id: int, *, wait: bool) -> RollupState | None:
@@ -301,14 +339,19 @@ def _forget_overlap_inputs(team_ids: Sequence[int]) -> None:
     RollupState.objects.filter(country_team_id__in=team_ids).forget_overlap_inputs()
 
 
-def _claim_requests(team_ids: Sequence[int]) -> dict[int, int | None]:
-    """The teams' waiting requests, locked, with the year each names; those
-    another job holds are its own."""
-    return dict(
-        RollupRequest.objects.filter(country_team_id__in=team_ids)
+def _claim_requests(
+    team_ids: Sequence[int],
+) -> dict[int, tuple[int | None, list[int] | None]]:
+    """The teams' waiting requests, locked, with the year and the indicators
+    each names; those another job holds are its own."""
+    return {
+        pk: (year, indicators)
+        for pk, year, indicators in RollupRequest.objects.filter(
+            country_team_id__in=team_ids
+        )
         .select_for_update(skip_locked=True)
-        .values_list("pk", "year")
-    )
+        .values_list("pk", "year", "indicators")
+    }
 
 
 def _finish(team_ids: Sequence[int], claimed: Sequence[int]) -> datetime:

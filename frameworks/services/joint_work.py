@@ -8,7 +8,7 @@ sends notifications only after commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
@@ -181,10 +181,36 @@ def _require_state(check: Callable[..., bool], obj: object, message: str) -> Non
         raise ValidationError(message)
 
 
-def _announce(team_id: int, *years: int) -> None:
+def _announce(
+    team_id: int, *years: int, indicators: Iterable[int] | None = None
+) -> None:
     """Tell reporting the team's data changed: only figures of `years`, or,
-    without years, anything (an activity's links and dates reach every year)."""
-    team_data_changed.send(sender=Contribution, team_id=team_id, years=years)
+    without years, anything (an activity's links and dates reach every year).
+    With years, `indicators` are the only indicators whose values may have
+    changed (None: any of them)."""
+    team_data_changed.send(
+        sender=Contribution,
+        team_id=team_id,
+        years=years,
+        indicators=None if indicators is None else frozenset(indicators),
+    )
+
+
+def _indicators_of(
+    record: JointActivity | Contribution | IndicatorMeasurement,
+) -> frozenset[int] | None:
+    """The indicators whose counted values a workflow step on `record` can
+    change: for a contribution, those its revisions report on (any of them may
+    start or stop counting); for a measurement, its own. None: any."""
+    if isinstance(record, Contribution):
+        return frozenset(
+            ResultValue.objects.filter(revision__contribution=record)
+            .values_list("indicator_id", flat=True)
+            .distinct()
+        )
+    if isinstance(record, IndicatorMeasurement):
+        return frozenset({record.indicator_id})
+    return None
 
 
 def _years_of(record: JointActivity | Contribution | IndicatorMeasurement) -> tuple:
@@ -227,7 +253,9 @@ def _finish_step(
         comment=comment,
         **{subject: record},
     )
-    _announce(record.country_team_id, *_years_of(record))
+    _announce(
+        record.country_team_id, *_years_of(record), indicators=_indicators_of(record)
+    )
 
 
 def _record(
@@ -754,7 +782,11 @@ def create_contribution(
         actor=actor,
         contribution=contribution,
     )
-    _announce(contribution.country_team_id, contribution.year)
+    _announce(
+        contribution.country_team_id,
+        contribution.year,
+        indicators=_indicators_of(contribution),
+    )
     return contribution
 
 
@@ -796,6 +828,8 @@ def update_contribution(
     _validate_figures(contribution.activity, figures)
     if not changes:
         return contribution
+    # An edit in place replaces the revision's values: their indicators too.
+    touched = _indicators_of(contribution)
     reopened = current.status == WorkflowStatus.VALIDATED
     if reopened:
         current = ContributionRevision(
@@ -812,7 +846,11 @@ def update_contribution(
         changes=changes,
         contribution=contribution,
     )
-    _announce(contribution.country_team_id, contribution.year)
+    _announce(
+        contribution.country_team_id,
+        contribution.year,
+        indicators=touched | _indicators_of(contribution),
+    )
     return contribution
 
 
@@ -938,8 +976,9 @@ def delete_contribution(*, actor: User | None, contribution: Contribution) -> No
         _("Only drafts that were never validated can be deleted."),
     )
     team_id, year = contribution.country_team_id, contribution.year
+    touched = _indicators_of(contribution)
     _delete_contribution_rows(contribution)
-    _announce(team_id, year)
+    _announce(team_id, year, indicators=touched)
 
 
 # --- indicator measurements -------------------------------------------------------
@@ -1020,7 +1059,7 @@ def record_measurement(
         actor=actor,
         measurement=measurement,
     )
-    _announce(team.pk, measurement.year)
+    _announce(team.pk, measurement.year, indicators=_indicators_of(measurement))
     return measurement
 
 
@@ -1085,7 +1124,11 @@ def update_measurement(
         measurement=target,
     )
     # The year may have changed: both the old and the new one are touched.
-    _announce(measurement.country_team_id, *{before_year, target.year})
+    _announce(
+        measurement.country_team_id,
+        *{before_year, target.year},
+        indicators=_indicators_of(measurement),
+    )
     return target
 
 
@@ -1198,6 +1241,7 @@ def delete_measurement(
         _("Only drafts that were never validated can be deleted."),
     )
     team_id, years = measurement.country_team_id, _years_of(measurement)
+    indicators = _indicators_of(measurement)
     WorkflowEvent.objects.filter(measurement=measurement).delete()
     measurement.delete()
-    _announce(team_id, *years)
+    _announce(team_id, *years, indicators=indicators)

@@ -90,13 +90,17 @@ class RollupRequest(models.Model):
 
     A request with a `year` says only figures of that year changed (a
     contribution or a measurement): the job recomputes that year's rows, and
-    indicator progress from that year on. Without one, the whole team.
+    indicator progress from that year on. Without one, the whole team. Such a
+    request may also name the only `indicators` whose values changed (a list of
+    ids, maybe empty: money alone): progress is then recomputed for those
+    indicators only. None: any indicator.
     """
 
     country_team = models.ForeignKey(
         CountryTeam, on_delete=models.CASCADE, related_name="rollup_requests"
     )
     year = models.PositiveSmallIntegerField(null=True, blank=True)
+    indicators = models.JSONField(null=True, blank=True)
     requested_at = models.DateTimeField(default=timezone.now)
     reason = models.CharField(max_length=100, blank=True)
 

@@ -10,6 +10,7 @@ from django.db import transaction
 from frameworks.models import Aggregation, IndicatorUnit
 from frameworks.services import (
     MeasurementData,
+    ResultData,
     create_activity,
     create_contribution,
     record_measurement,
@@ -976,3 +977,88 @@ def test_a_job_for_a_year_recomputes_progress_from_that_year_on(world):
         (difference.key["year"], difference.key["basis"])
         for difference in audit_team_rollups(team_id=world.team.pk)
     } == {(year - 2, "validated"), (year - 2, "submitted")}
+
+
+def test_a_change_of_money_alone_recomputes_no_indicator_progress(world):
+    work = activity(world)
+    made = contribution(
+        world, work, world.undp, required=9, available=6, spent=3, state="validated"
+    )
+    process_team_rollups(team_id=world.team.pk)
+    # A progress row changed outside the engine: a job for money alone does not
+    # read or write progress at all, so it stays.
+    IndicatorProgress.objects.filter(
+        indicator=world.number_indicator, year=world.year
+    ).update(value=Decimal(999))
+
+    revise(world, made, required=12, available=6, spent=3)
+    submit_contribution(actor=None, contribution=made)
+    validate_contribution(actor=None, contribution=made)
+    run = process_team_rollups(team_id=world.team.pk)
+
+    assert (run.years, run.indicators) == ((world.year,), ())
+    assert figures(team_total(world, world.year)) == (*money(12, 6, 3), 1, 1, 1)
+    assert progress(world.number_indicator, world.year).value == Decimal(999)
+    assert {
+        (difference.table, difference.key["indicator_id"])
+        for difference in audit_team_rollups(team_id=world.team.pk)
+    } == {("IndicatorProgress", world.number_indicator.pk)}
+
+
+def test_a_job_recomputes_the_progress_of_the_indicators_a_change_reports_on(world):
+    number, percentage = world.number_indicator, world.percentage_indicator
+    work = activity(world)
+    process_team_rollups(team_id=world.team.pk)
+    IndicatorProgress.objects.filter(indicator=percentage, year=world.year).update(
+        value=Decimal(999)
+    )
+
+    made = create_contribution(
+        actor=None,
+        activity=work,
+        agency=world.undp,
+        year=world.year,
+        figures=figures_data(
+            world, results=[ResultData(indicator=number, value=Decimal(7))]
+        ),
+    )
+    submit_contribution(actor=None, contribution=made)
+    validate_contribution(actor=None, contribution=made)
+    run = process_team_rollups(team_id=world.team.pk)
+
+    assert (run.years, run.indicators) == ((world.year,), (number.pk,))
+    assert progress(number, world.year).value == Decimal(7)
+    assert progress(percentage, world.year).value == Decimal(999)
+    assert {
+        (difference.key["indicator_id"], difference.key["year"])
+        for difference in audit_team_rollups(team_id=world.team.pk)
+    } == {(percentage.pk, world.year)}
+
+    # Deleting a revision's values touches their indicator too.
+    revise(world, made, required=1, available=1, spent=1)
+    submit_contribution(actor=None, contribution=made)
+    validate_contribution(actor=None, contribution=made)
+    run = process_team_rollups(team_id=world.team.pk)
+    assert run.indicators == (number.pk,)
+    assert progress(number, world.year).value is None
+
+
+def test_requests_of_one_transaction_widen_to_every_indicator_they_touch(world):
+    number, percentage = world.number_indicator, world.percentage_indicator
+    rebuild_team_rollups(team_id=world.team.pk)
+    measure(number, world.year, state="draft", value=Decimal(5))
+    measure(
+        percentage, world.year, state="draft",
+        numerator=Decimal(1), denominator=Decimal(2),
+    )  # fmt: skip
+    request = RollupRequest.objects.get()
+    assert (request.year, request.indicators) == (
+        world.year,
+        sorted([number.pk, percentage.pk]),
+    )
+
+    # A change that may touch any indicator widens the year's request to all.
+    request_team_rollups(team_id=world.team.pk, year=world.year)
+    assert RollupRequest.objects.get().indicators is None
+    run = process_team_rollups(team_id=world.team.pk)
+    assert (run.years, run.indicators) == ((world.year,), None)
