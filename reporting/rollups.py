@@ -138,19 +138,12 @@ class Teams:
         return cls(tuple(sorted(set(team_ids))), ints(years), ints(indicators))
 
     def in_years(self, column: str) -> str:
-        """`column` is one of the years recomputed; always true for every year.
-        The years are integers by construction, so they go in as literals."""
-        if self.years is None:
-            return "1 = 1"
-        return f"{column} IN ({', '.join(str(year) for year in self.years)})"
+        """`column` is one of the years recomputed; always true for every year."""
+        return _among(column, self.years)
 
     def in_indicators(self, column: str) -> str:
-        """`column` is one of the indicators recomputed (integers, as literals)."""
-        if self.indicators is None:
-            return "1 = 1"
-        if not self.indicators:
-            return "1 = 0"
-        return f"{column} IN ({', '.join(str(pk) for pk in self.indicators)})"
+        """`column` is one of the indicators recomputed; true for all of them."""
+        return _among(column, self.indicators)
 
     @property
     def first_year(self) -> int:
@@ -172,6 +165,16 @@ class Teams:
         if len(self.ids) > 1 and connection.vendor == "postgresql":
             return [list(self.ids)]
         return list(self.ids)
+
+
+def _among(column: str, values: tuple[int, ...] | None) -> str:
+    """`column` is one of `values` (None: any). They are integers by
+    construction (`Teams.of`), so they go in as literals."""
+    if values is None:
+        return "1 = 1"
+    if not values:
+        return "1 = 0"
+    return f"{column} IN ({', '.join(str(value) for value in values)})"
 
 
 # --- staging ----------------------------------------------------------------------

@@ -196,6 +196,22 @@ def _announce(
     )
 
 
+def _announce_change(
+    record: JointActivity | Contribution | IndicatorMeasurement,
+    *,
+    also: frozenset[int] = frozenset(),
+) -> None:
+    """Announce a write to `record`: its years and its indicators (see
+    `_years_of`, `_indicators_of`), with `also` the indicators of values the
+    write removed."""
+    indicators = _indicators_of(record)
+    _announce(
+        record.country_team_id,
+        *_years_of(record),
+        indicators=None if indicators is None else indicators | also,
+    )
+
+
 def _indicators_of(
     record: JointActivity | Contribution | IndicatorMeasurement,
 ) -> frozenset[int] | None:
@@ -253,9 +269,7 @@ def _finish_step(
         comment=comment,
         **{subject: record},
     )
-    _announce(
-        record.country_team_id, *_years_of(record), indicators=_indicators_of(record)
-    )
+    _announce_change(record)
 
 
 def _record(
@@ -782,11 +796,7 @@ def create_contribution(
         actor=actor,
         contribution=contribution,
     )
-    _announce(
-        contribution.country_team_id,
-        contribution.year,
-        indicators=_indicators_of(contribution),
-    )
+    _announce_change(contribution)
     return contribution
 
 
@@ -829,7 +839,7 @@ def update_contribution(
     if not changes:
         return contribution
     # An edit in place replaces the revision's values: their indicators too.
-    touched = _indicators_of(contribution)
+    touched = _indicators_of(contribution) or frozenset()
     reopened = current.status == WorkflowStatus.VALIDATED
     if reopened:
         current = ContributionRevision(
@@ -846,11 +856,7 @@ def update_contribution(
         changes=changes,
         contribution=contribution,
     )
-    _announce(
-        contribution.country_team_id,
-        contribution.year,
-        indicators=touched | _indicators_of(contribution),
-    )
+    _announce_change(contribution, also=touched)
     return contribution
 
 
@@ -1059,7 +1065,7 @@ def record_measurement(
         actor=actor,
         measurement=measurement,
     )
-    _announce(team.pk, measurement.year, indicators=_indicators_of(measurement))
+    _announce_change(measurement)
     return measurement
 
 

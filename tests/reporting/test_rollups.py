@@ -89,6 +89,17 @@ def activity(world: JointWorkWorld, *, team=None, **overrides):
     )
 
 
+def money_only(world, *, required, available, spent):
+    """Figures with these amounts and no results."""
+    return figures_data(
+        world,
+        required=Decimal(required),
+        available=Decimal(available),
+        spent=Decimal(spent),
+        results=[],
+    )
+
+
 def contribution(
     world, activity, agency, *, required, available, spent, state, year=None
 ):
@@ -98,13 +109,7 @@ def contribution(
         activity=activity,
         agency=agency,
         year=year or world.year,
-        figures=figures_data(
-            world,
-            required=Decimal(required),
-            available=Decimal(available),
-            spent=Decimal(spent),
-            results=[],
-        ),
+        figures=money_only(world, required=required, available=available, spent=spent),
     )
     if state != "draft":
         submit_contribution(actor=None, contribution=made)
@@ -120,13 +125,7 @@ def revise(world, made, *, required, available, spent):
     return update_contribution(
         actor=None,
         contribution=made,
-        figures=figures_data(
-            world,
-            required=Decimal(required),
-            available=Decimal(available),
-            spent=Decimal(spent),
-            results=[],
-        ),
+        figures=money_only(world, required=required, available=available, spent=spent),
         expected_version=None,
     )
 
