@@ -41,6 +41,9 @@ LABEL = OverlapAlert.__name__
 SIMILARITY_THRESHOLD = Decimal("0.5")
 OVERLAP_GROWTH_DAYS = 90
 STEM_LENGTH = 5
+# Part of the digest of a search's inputs: change it with the search (its rules,
+# thresholds or stop words) so the next recompute searches again everywhere.
+SEARCH_VERSION = b"overlaps/1"
 
 # Words that say nothing about what an activity does; without them two titles
 # are not "similar" because both are "joint support to the programme".
@@ -251,7 +254,7 @@ class OverlapInputs:
 
     def digests(self, teams: rollups.Teams) -> dict[int, str]:
         """Per team, a digest of its inputs: equal digests, equal alerts."""
-        hashes = {team_id: hashlib.sha256() for team_id in teams.ids}
+        hashes = {team_id: hashlib.sha256(SEARCH_VERSION) for team_id in teams.ids}
         for pk in sorted(self.activities):
             row = self.activities[pk]
             facts = (
@@ -324,34 +327,58 @@ def write_alerts(cursor: Any, teams: rollups.Teams) -> int:
     """Bring the teams' alerts in line with their inputs; return how many were
     deleted, changed or added.
 
-    A team whose inputs have the digest its alerts were last computed from
-    (`RollupState.overlap_inputs`) is skipped: most changes are to money and
-    results, which no alert depends on, and the pair search is the one part of
-    the recompute that grows with the square of a team's activities. Forced
-    rebuilds clear the digests first. An alert that stays keeps its id, so a
-    link to it (or an API client holding it) outlives recomputes.
+    The search is skipped for a team whose inputs have the digest its alerts
+    were last computed from (`RollupState.overlap_inputs`) and whose stored
+    alerts are still the rows that search wrote (`RollupState.overlap_alerts`):
+    the search is deterministic, so it would write nothing. Most changes are to
+    money and results, which no alert depends on, and the search is the one part
+    of the recompute that grows with the square of a team's activities. An
+    alert changed by anything but the search (a decision, an edit by hand)
+    changes the second digest, so the next recompute repairs it. An alert that
+    stays keeps its id, so a link to it (or an API client holding it) outlives
+    recomputes.
     """
     inputs = OverlapInputs.load(cursor, teams)
     digests = inputs.digests(teams)
     states = {
         state.country_team_id: state
         for state in RollupState.objects.filter(country_team_id__in=teams.ids).only(
-            "pk", "country_team_id", "overlap_inputs"
+            "pk", "country_team_id", "overlap_inputs", "overlap_alerts"
         )
     }
+    stored = stored_digests(teams)
     stale = [
         team_id
         for team_id in teams.ids
-        if team_id not in states or states[team_id].overlap_inputs != digests[team_id]
+        if team_id not in states
+        or states[team_id].overlap_inputs != digests[team_id]
+        or states[team_id].overlap_alerts != stored[team_id]
     ]
     if not stale:
         return 0
-    written = _write_alerts(cursor, rollups.Teams.of(stale), inputs)
+    stale_teams = rollups.Teams.of(stale)
+    written = _write_alerts(cursor, stale_teams, inputs)
+    written_digests = stored_digests(stale_teams)
     searched = [states[team_id] for team_id in stale if team_id in states]
     for state in searched:
         state.overlap_inputs = digests[state.country_team_id]
-    RollupState.objects.bulk_update(searched, ["overlap_inputs"])
+        state.overlap_alerts = written_digests[state.country_team_id]
+    RollupState.objects.bulk_update(searched, ["overlap_inputs", "overlap_alerts"])
     return written
+
+
+def stored_digests(teams: rollups.Teams) -> dict[int, str]:
+    """Per team, a digest of its stored alert rows (keys and values)."""
+    hashes = {team_id: hashlib.sha256() for team_id in teams.ids}
+    columns = ("country_team_id", *ALERT_KEY, *ALERT_VALUES)
+    rows = (
+        OverlapAlert.objects.filter(country_team_id__in=teams.ids)
+        .order_by(*columns[:3])
+        .values_list(*columns)
+    )
+    for row in rows.iterator(chunk_size=5000):
+        hashes[row[0]].update(repr(row[1:]).encode())
+    return {team_id: digest.hexdigest() for team_id, digest in hashes.items()}
 
 
 def _write_alerts(cursor: Any, teams: rollups.Teams, inputs: OverlapInputs) -> int:

@@ -272,8 +272,6 @@ def _run(
         claimed = _claim_requests([team_id])
         if not claimed and not force:
             return RollupRun(team_id=team_id)
-        if force:
-            _forget_overlap_inputs([team_id])
         # A team never recomputed has no rows to keep: it gets all of them.
         teams = (
             rollups.Teams.of([team_id])
@@ -331,12 +329,6 @@ def _lock_states(team_ids: Sequence[int]) -> None:
         .select_for_update()
         .values_list("pk", flat=True)
     )
-
-
-def _forget_overlap_inputs(team_ids: Sequence[int]) -> None:
-    """A forced rebuild searches for overlaps again even if the inputs look
-    unchanged, so it also repairs alerts changed outside the engine."""
-    RollupState.objects.filter(country_team_id__in=team_ids).forget_overlap_inputs()
 
 
 def _claim_requests(
@@ -423,7 +415,6 @@ def rebuild_teams_rollups(
     with transaction.atomic():
         _lock_states(teams.ids)
         claimed = _claim_requests(teams.ids)
-        _forget_overlap_inputs(teams.ids)
         rows = rollups.recompute_teams(teams, progress=progress)
         computed_at = _finish(teams.ids, list(claimed))
     return RebuildBatch(

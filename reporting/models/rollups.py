@@ -122,7 +122,7 @@ class RollupStateQuerySet(models.QuerySet["RollupState"]):
     def forget_overlap_inputs(self) -> int:
         """Make the next recompute search for overlaps again (see
         `RollupState.overlap_inputs`)."""
-        return self.update(overlap_inputs="")
+        return self.update(overlap_inputs="", overlap_alerts="")
 
     def with_pending_since(self) -> RollupStateQuerySet:
         """Annotate `pending_since`: the oldest waiting request, or None."""
@@ -145,6 +145,9 @@ class RollupState(models.Model):
     # means unknown, so the next recompute searches again (see
     # reporting.coherence_overlaps.write_alerts).
     overlap_inputs = models.CharField(max_length=64, blank=True, default="")
+    # Digest of the alert rows that search stored: alerts changed since, by
+    # anything but the search, make the next recompute search again.
+    overlap_alerts = models.CharField(max_length=64, blank=True, default="")
 
     objects = RollupStateQuerySet.as_manager()
 

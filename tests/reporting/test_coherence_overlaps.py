@@ -15,6 +15,7 @@ from frameworks.services import (
     validate_activity,
 )
 from reporting.coherence import audit_team_coherence
+from reporting import coherence_overlaps
 from reporting.coherence_overlaps import (
     changed_materially,
     title_similarity,
@@ -187,7 +188,7 @@ def test_a_job_searches_again_when_a_title_changes(world):
 
 def test_a_job_after_a_money_change_leaves_the_alerts_alone(world):
     first, _second = pair(world)
-    # A change made outside the engine, which only the alerts' inputs can undo.
+    # A change made outside the engine, which a job for figures does not see.
     OverlapAlert.objects.update(similarity=Decimal("0.999"))
     give(world, first, world.undp, 100)
     run = process_team_rollups(team_id=world.team.pk)
@@ -195,16 +196,65 @@ def test_a_job_after_a_money_change_leaves_the_alerts_alone(world):
     assert run.years == (world.year,)
     assert "OverlapAlert" not in run.rows
     assert alerts()[0].similarity == Decimal("0.999")
-    # A whole-team job over unchanged inputs skips the search too.
-    request_team_rollups(team_id=world.team.pk, reason="test")
-    assert job(world)["OverlapAlert"] == 0
-    assert alerts()[0].similarity == Decimal("0.999")
-    # The audit searches in full and sees it; a forced rebuild repairs it.
+    # The audit searches in full and sees it.
     (difference,) = audit_team_coherence(team_id=world.team.pk)
     assert difference.changes == {"similarity": (Decimal("0.999"), Decimal("0.714"))}
-    rebuild_team_rollups(team_id=world.team.pk)
-    assert alerts()[0].similarity == Decimal("0.714")
+
+
+@pytest.mark.parametrize("recompute", ["job", "rebuild"])
+def test_a_whole_team_recompute_repairs_an_alert_changed_outside_the_search(
+    world, recompute
+):
+    pair(world)
+    # Its inputs are unchanged, but the stored alert is no longer what the last
+    # search wrote.
+    OverlapAlert.objects.update(similarity=Decimal("0.999"), status="dismissed")
+    if recompute == "job":
+        request_team_rollups(team_id=world.team.pk, reason="test")
+        assert job(world)["OverlapAlert"] == 1
+    else:
+        assert rebuild_team_rollups(team_id=world.team.pk).rows["OverlapAlert"] == 1
+    assert (alerts()[0].similarity, alerts()[0].status) == (Decimal("0.714"), "open")
     assert audit_team_coherence(team_id=world.team.pk) == []
+
+
+@pytest.fixture
+def searches(monkeypatch) -> list[tuple[int, ...]]:
+    """The teams of each overlap search the engine runs."""
+    searched: list[tuple[int, ...]] = []
+    search = coherence_overlaps.output_pairs
+
+    def spy(cursor, teams):
+        searched.append(teams.ids)
+        return search(cursor, teams)
+
+    monkeypatch.setattr(coherence_overlaps, "output_pairs", spy)
+    return searched
+
+
+def test_a_rebuild_searches_only_when_inputs_or_alerts_changed(
+    world, searches, monkeypatch
+):
+    first, _second = pair(world)
+    team = (world.team.pk,)
+    assert searches == [team]  # the first rebuild of the team
+    rebuild_team_rollups(team_id=world.team.pk)
+    assert searches == [team]
+    assert len(alerts()) == 1
+    # A new version of the search searches again, and finds the same.
+    monkeypatch.setattr(coherence_overlaps, "SEARCH_VERSION", b"overlaps/test")
+    assert rebuild_team_rollups(team_id=world.team.pk).rows["OverlapAlert"] == 0
+    assert searches == [team, team]
+    # An alert deleted by hand is missed and written again.
+    OverlapAlert.objects.all().delete()
+    assert rebuild_team_rollups(team_id=world.team.pk).rows["OverlapAlert"] == 1
+    assert searches == [team, team, team]
+    assert len(alerts()) == 1
+    # A title that drops the pair below the threshold is an input (`edit`
+    # rebuilds).
+    edit(world, first, title="Women's political participation")
+    assert len(searches) == 4
+    assert alerts() == []
 
 
 def test_a_decision_withdrawn_outside_the_service_is_an_input_too(world):
