@@ -13,7 +13,9 @@ for the JSON look-ups in `_Json`:
    and common-chapter signatories deliver, whether it is in a programme, and
    its money;
 3. one scratch table per measure, grouped from those two (and the result
-   values, measurements and programme participants of the teams);
+   values, measurements and programme participants of the teams); measures
+   per output or outcome and agency read the rollups' own sums per key
+   (`rollups.SUMS_TABLE`) instead of fanning the contributions out again;
 4. the scorecard, from the measures' scratch tables;
 5. for each table, only the rows that differ from the stored ones are deleted
    and added (`rollups.write_changed_rows`).
@@ -41,6 +43,7 @@ from frameworks.models import (
     JointActivity,
     JointProgramme,
     JointProgrammeParticipant,
+    Outcome,
     Output,
     ProgrammeStatus,
     ResultValue,
@@ -148,6 +151,8 @@ VALIDATED, SUBMITTED = 1, 2
 CONTRIBUTIONS = "coherence_contributions"
 ACTIVITY_YEARS = "coherence_activity_years"
 VALUES = "coherence_values"
+TEAM_YEARS = "coherence_team_years"
+PROGRAMME_PAIRS = "coherence_programme_pairs"
 
 
 def stage_contributions(cursor: Any, teams: rollups.Teams) -> None:
@@ -274,59 +279,80 @@ def _money(expression: str, name: str) -> str:
     return f"SUM({expression}) / 100.0 AS {name}"
 
 
-def _joint_delivery(teams: rollups.Teams) -> tuple[str, list]:
-    def branch(*, per_agency: bool) -> str:
-        agency = "s.agency_id" if per_agency else "NULL"
-        group = "s.team_id, s.agency_id" if per_agency else "s.team_id"
-        activities = "COUNT(*)" if per_agency else "COUNT(DISTINCT s.activity_id)"
-        joint_activities = (
-            f"SUM(CASE WHEN {_JOINT} THEN 1 ELSE 0 END)"
-            if per_agency
-            else f"COUNT(DISTINCT CASE WHEN {_JOINT} THEN s.activity_id END)"
-        )
-        return f"""
-            SELECT s.team_id AS country_team_id, {agency} AS agency_id,
-                s.year AS year, s.basis AS basis,
-                {_money("s.spent", "spent")},
-                {_money(f"CASE WHEN {_JOINT} THEN s.spent ELSE 0 END", "joint_spent")},
-                {
+def _delivery_money(row: str) -> str:
+    """The money columns of a joint-delivery row, from the money of `row` (an
+    alias) and the activity year `y` it is part of."""
+    return ", ".join(
+        [
+            _money(f"{row}.spent", "spent"),
+            _money(f"CASE WHEN {_JOINT} THEN {row}.spent ELSE 0 END", "joint_spent"),
             _money(
-                "CASE WHEN y.in_programme = 1 THEN s.spent ELSE 0 END",
+                f"CASE WHEN y.in_programme = 1 THEN {row}.spent ELSE 0 END",
                 "programme_spent",
-            )
-        },
-                {_money("s.available", "available")},
-                {
-            _money(f"CASE WHEN {_JOINT} THEN s.available ELSE 0 END", "joint_available")
-        },
-                COUNT(*) AS contribution_count, {activities} AS activity_count,
-                {joint_activities} AS joint_activity_count
-            FROM {CONTRIBUTIONS} s {_ACTIVITY_YEAR}
-            GROUP BY {group}, s.year, s.basis
-        """
+            ),
+            _money(f"{row}.available", "available"),
+            _money(
+                f"CASE WHEN {_JOINT} THEN {row}.available ELSE 0 END",
+                "joint_available",
+            ),
+        ]
+    )
 
+
+def _joint_delivery(teams: rollups.Teams) -> tuple[str, list]:
+    """Per agency from the contributions; for all agencies from the activity
+    years, where each activity is one row, so no COUNT(DISTINCT) is needed."""
+    joint_count = f"SUM(CASE WHEN {_JOINT} THEN 1 ELSE 0 END)"
     return (
-        f"{branch(per_agency=True)} UNION ALL {branch(per_agency=False)}",
+        f"""
+        SELECT s.team_id AS country_team_id, s.agency_id AS agency_id,
+            s.year AS year, s.basis AS basis, {_delivery_money("s")},
+            COUNT(*) AS contribution_count, COUNT(*) AS activity_count,
+            {joint_count} AS joint_activity_count
+        FROM {CONTRIBUTIONS} s {_ACTIVITY_YEAR}
+        GROUP BY s.team_id, s.agency_id, s.year, s.basis
+        UNION ALL
+        SELECT y.team_id, NULL, y.year, y.basis, {_delivery_money("y")},
+            SUM(y.agency_count), COUNT(*), {joint_count}
+        FROM {ACTIVITY_YEARS} y
+        GROUP BY y.team_id, y.year, y.basis
+        """,
         [],
     )
 
 
+def _per_basis_sums(kind: int, *columns: str) -> str:
+    """The rollups' per-key, per-agency sums of one kind of key
+    (`rollups.SUMS_TABLE`), once per basis: an agency counts in the validated
+    basis only with a validated contribution."""
+    validated = ", ".join(f"v_{column} AS {column}" for column in columns)
+    submitted = ", ".join(f"s_{column}" for column in columns)
+    sums = rollups.SUMS_TABLE
+    return f"""
+        SELECT country_team_id AS team_id, key_id, agency_id, year,
+            {VALIDATED} AS basis, {validated}
+        FROM {sums} WHERE kind = {kind} AND v_n > 0
+        UNION ALL
+        SELECT country_team_id, key_id, agency_id, year, {SUBMITTED}, {submitted}
+        FROM {sums} WHERE kind = {kind}
+    """
+
+
 def _output_agencies(teams: rollups.Teams) -> tuple[str, list]:
-    links, link_activity, link_output = _m2m(JointActivity, "outputs")
+    """Agencies and money per output, from the rollups' sums per output and
+    agency (one row per agency there), not from the contributions again."""
     planned, planned_output, _planned_agency = _m2m(Output, "contributing_agencies")
     return (
         f"""
         SELECT s.team_id AS country_team_id, o.framework_id AS framework_id,
             o.outcome_id AS outcome_id, o.id AS output_id, s.year AS year,
-            s.basis AS basis, COUNT(DISTINCT s.agency_id) AS agency_count,
+            s.basis AS basis, COUNT(*) AS agency_count,
             (SELECT COUNT(*) FROM {planned} p WHERE p.{planned_output} = o.id)
                 AS planned_agency_count,
-            CASE WHEN COUNT(DISTINCT s.agency_id) = 1 THEN MIN(s.agency_id) END
-                AS sole_agency_id,
+            CASE WHEN COUNT(*) = 1 THEN MIN(s.agency_id) END AS sole_agency_id,
             {_money("s.spent", "spent")}
-        FROM {CONTRIBUTIONS} s
-        JOIN {links} l ON l.{link_activity} = s.activity_id
-        JOIN {_table(Output)} o ON o.id = l.{link_output}
+        FROM ({_per_basis_sums(rollups.OUTPUT, "spent")}) s
+        JOIN {_table(Output)} o ON o.id = s.key_id
         GROUP BY s.team_id, o.framework_id, o.outcome_id, o.id, s.year, s.basis
         """,
         [],
@@ -337,7 +363,6 @@ def _agency_outcomes(teams: rollups.Teams) -> tuple[str, list]:
     """Money per agency and outcome (each contribution once per outcome, however
     many of the outcome's outputs its activity is on), the indicators with a
     target the agency reported on, and how many the outcome has."""
-    links, link_activity, link_output = _m2m(JointActivity, "outputs")
     indicator, output = _table(Indicator), _table(Output)
     measurement, result = _table(IndicatorMeasurement), _table(ResultValue)
     in_framework_teams = teams.condition("fw.country_team_id")
@@ -360,19 +385,12 @@ def _agency_outcomes(teams: rollups.Teams) -> tuple[str, list]:
             COALESCE(reported.n, 0) AS indicators_reported,
             COALESCE(targets.n, 0) AS indicator_count
         FROM (
-            SELECT s.team_id AS team_id, ao.framework_id AS framework_id,
-                ao.outcome_id AS outcome_id, s.agency_id AS agency_id,
+            SELECT s.team_id AS team_id, oc.framework_id AS framework_id,
+                s.key_id AS outcome_id, s.agency_id AS agency_id,
                 s.year AS year, s.basis AS basis,
-                {_money("s.spent", "spent")}, {_money("s.available", "available")}
-            FROM {CONTRIBUTIONS} s
-            JOIN (
-                SELECT DISTINCT l.{link_activity} AS activity_id,
-                    o.framework_id AS framework_id, o.outcome_id AS outcome_id
-                FROM {links} l JOIN {output} o ON o.id = l.{link_output}
-                WHERE l.{link_activity} IN (SELECT activity_id FROM {CONTRIBUTIONS})
-            ) ao ON ao.activity_id = s.activity_id
-            GROUP BY s.team_id, ao.framework_id, ao.outcome_id, s.agency_id,
-                s.year, s.basis
+                s.spent / 100.0 AS spent, s.available / 100.0 AS available
+            FROM ({_per_basis_sums(rollups.OUTCOME, "spent", "available")}) s
+            JOIN {_table(Outcome)} oc ON oc.id = s.key_id
         ) money
         LEFT JOIN (
             SELECT r.outcome_id AS outcome_id, r.agency_id AS agency_id,
@@ -515,18 +533,14 @@ def _common_chapter(teams: rollups.Teams) -> tuple[str, list]:
     )
 
 
-def _team_years() -> str:
-    return f"SELECT DISTINCT team_id, year, basis FROM {CONTRIBUTIONS}"
-
-
-def _programme_pairs(teams: rollups.Teams) -> str:
+def _programme_pairs() -> str:
     """Pairs of agencies taking part in one running programme, per team year."""
     participant = _table(JointProgrammeParticipant)
     return f"""
         SELECT k.team_id AS team_id, k.year AS year, k.basis AS basis,
             p.agency_id AS agency_a_id, q.agency_id AS agency_b_id,
             jp.id AS programme_id
-        FROM ({_team_years()}) k
+        FROM {TEAM_YEARS} k
         JOIN {_table(JointProgramme)} jp ON jp.country_team_id = k.team_id
             AND {_year_of("jp.start_date")} <= k.year
             AND {_year_of("jp.end_date")} >= k.year
@@ -555,7 +569,7 @@ def _links(teams: rollups.Teams) -> tuple[str, list]:
             GROUP BY s.team_id, s.year, s.basis, s.agency_id, t.agency_id
             UNION ALL
             SELECT team_id, year, basis, agency_a_id, agency_b_id, 0, COUNT(*), 0
-            FROM ({_programme_pairs(teams)}) pp
+            FROM {PROGRAMME_PAIRS} pp
             GROUP BY team_id, year, basis, agency_a_id, agency_b_id
         ) x
         GROUP BY x.team_id, x.agency_a_id, x.agency_b_id, x.year, x.basis
@@ -611,7 +625,7 @@ def _scorecard(teams: rollups.Teams) -> tuple[str, list]:
             COALESCE(v.complete_count, 0) AS values_complete,
             COALESCE(cc.spent, 0) AS signatory_spent,
             COALESCE(cc.joint_spent, 0) AS signatory_joint_spent
-        FROM ({_team_years()}) k
+        FROM {TEAM_YEARS} k
         LEFT JOIN {delivery} d ON {same_row.format("d")} AND d.agency_id IS NULL
         LEFT JOIN (
             SELECT country_team_id, year, basis, COUNT(*) AS delivered,
@@ -624,10 +638,10 @@ def _scorecard(teams: rollups.Teams) -> tuple[str, list]:
                 SELECT team_id, year, basis, agency_id FROM {CONTRIBUTIONS}
                 UNION
                 SELECT team_id, year, basis, agency_a_id
-                FROM ({_programme_pairs(teams)}) pa
+                FROM {PROGRAMME_PAIRS} pa
                 UNION
                 SELECT team_id, year, basis, agency_b_id
-                FROM ({_programme_pairs(teams)}) pb
+                FROM {PROGRAMME_PAIRS} pb
             ) at_work GROUP BY team_id, year, basis
         ) n ON {same.format("n")}
         LEFT JOIN (
@@ -760,6 +774,14 @@ def _stage(cursor: Any, teams: rollups.Teams) -> None:
     stage_contributions(cursor, teams)
     stage_activity_years(cursor)
     stage_values(cursor, teams)
+    # Small, and read by several measures.
+    rollups.create_scratch(
+        cursor,
+        TEAM_YEARS,
+        f"SELECT DISTINCT team_id, year, basis FROM {ACTIVITY_YEARS}",
+        [],
+    )
+    rollups.create_scratch(cursor, PROGRAMME_PAIRS, _programme_pairs(), [])
     if teams.years is None:
         # A job for some years stages a few thousand rows: statistics would
         # cost more than the plans they improve.
@@ -781,6 +803,8 @@ def _stored_columns(columns: Sequence[str]) -> str:
 def _drop_scratch(cursor: Any) -> None:
     for name in (
         *(table.scratch for table in reversed(TABLES)),
+        PROGRAMME_PAIRS,
+        TEAM_YEARS,
         VALUES,
         ACTIVITY_YEARS,
         CONTRIBUTIONS,
@@ -794,8 +818,9 @@ def _drop_scratch(cursor: Any) -> None:
 def write_coherence(cursor: Any, teams: rollups.Teams) -> dict[str, int]:
     """The recompute step: bring the teams' coherence rows and overlap alerts in
     line with their staged figures; return rows deleted, changed or added per
-    table. Runs after `rollups.stage_figures`, in the recompute's transaction,
-    so the measures change together with the rollups."""
+    table. Runs after `rollups.stage_figures` and `rollups.stage_keys_and_sums`,
+    in the recompute's transaction, so the measures change together with the
+    rollups."""
     written: dict[str, int] = {}
     _stage(cursor, teams)
     for table in TABLES:
@@ -827,6 +852,7 @@ def recompute_coherence(team_ids: Iterable[int]) -> dict[str, int]:
     teams = rollups.Teams.of(team_ids)
     with connection.cursor() as cursor:
         rollups.stage_figures(cursor, teams)
+        rollups.stage_keys_and_sums(cursor, teams)
         written = write_coherence(cursor, teams)
         rollups.drop_scratch(cursor)
     return written
@@ -842,6 +868,7 @@ def audit_coherence(team_id: int) -> list[rollups.Difference]:
     teams = rollups.Teams.of([team_id])
     with connection.cursor() as cursor:
         rollups.stage_figures(cursor, teams)
+        rollups.stage_keys_and_sums(cursor, teams)
         _stage(cursor, teams)
         for table in TABLES:
             cursor.execute(
