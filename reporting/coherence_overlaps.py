@@ -24,6 +24,7 @@ import hashlib
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -31,6 +32,7 @@ from functools import cache
 from typing import Any, Protocol
 
 from django.db import connection
+from django.db.models import Model
 
 from frameworks.models import ImplementationStatus, JointActivity, WorkflowStatus
 from reporting import rollups
@@ -213,6 +215,8 @@ _ACTIVITY_FIELDS = (
     "status",
     "implementation_status",
 )
+# The activity fields the search reads, as `input_digests` digests them.
+_DIGESTED = tuple("id" if name == "pk" else name for name in _ACTIVITY_FIELDS)
 _DECISION_FIELDS = (
     "activity_a_id",
     "activity_b_id",
@@ -251,23 +255,6 @@ class OverlapInputs:
                 ).order_by()
             },
         )
-
-    def digests(self, teams: rollups.Teams) -> dict[int, str]:
-        """Per team, a digest of its inputs: equal digests, equal alerts."""
-        hashes = {team_id: hashlib.sha256(SEARCH_VERSION) for team_id in teams.ids}
-        for pk in sorted(self.activities):
-            row = self.activities[pk]
-            facts = (
-                *(row[name] for name in _ACTIVITY_FIELDS),
-                sorted(self.outputs[pk]),
-                sorted(self.places[pk]),
-            )
-            hashes[row["country_team_id"]].update(repr(facts).encode())
-        for pair in sorted(self.decisions):
-            decision = self.decisions[pair]
-            facts = tuple(getattr(decision, name) for name in _DECISION_FIELDS)
-            hashes[decision.country_team_id].update(repr(facts).encode())
-        return {team_id: digest.hexdigest() for team_id, digest in hashes.items()}
 
 
 def compute_alerts(
@@ -338,15 +325,14 @@ def write_alerts(cursor: Any, teams: rollups.Teams) -> int:
     stays keeps its id, so a link to it (or an API client holding it) outlives
     recomputes.
     """
-    inputs = OverlapInputs.load(cursor, teams)
-    digests = inputs.digests(teams)
+    digests = input_digests(cursor, teams)
     states = {
         state.country_team_id: state
         for state in RollupState.objects.filter(country_team_id__in=teams.ids).only(
             "pk", "country_team_id", "overlap_inputs", "overlap_alerts"
         )
     }
-    stored = stored_digests(teams)
+    stored = stored_digests(cursor, teams)
     stale = [
         team_id
         for team_id in teams.ids
@@ -357,8 +343,9 @@ def write_alerts(cursor: Any, teams: rollups.Teams) -> int:
     if not stale:
         return 0
     stale_teams = rollups.Teams.of(stale)
+    inputs = OverlapInputs.load(cursor, stale_teams)
     written = _write_alerts(cursor, stale_teams, inputs)
-    written_digests = stored_digests(stale_teams)
+    written_digests = stored_digests(cursor, stale_teams)
     searched = [states[team_id] for team_id in stale if team_id in states]
     for state in searched:
         state.overlap_inputs = digests[state.country_team_id]
@@ -367,18 +354,70 @@ def write_alerts(cursor: Any, teams: rollups.Teams) -> int:
     return written
 
 
-def stored_digests(teams: rollups.Teams) -> dict[int, str]:
+def input_digests(cursor: Any, teams: rollups.Teams) -> dict[int, str]:
+    """Per team, a digest of what its alerts are computed from (the search's
+    version, its activities, their outputs and locations, the decisions):
+    equal digests, equal alerts."""
+    activity = _quoted(JointActivity)
+    team = teams.condition("a.country_team_id")
+    statements = [
+        f"""SELECT a.country_team_id, {_as_text("a", JointActivity, _DIGESTED)}
+        FROM {activity} a WHERE {team} ORDER BY a.id""",
+        *(
+            f"""SELECT a.country_team_id, l.{owner}, l.{other}
+            FROM {table} l JOIN {activity} a ON a.id = l.{owner}
+            WHERE {team} ORDER BY l.{owner}, l.{other}"""
+            for table, owner, other in (
+                rollups.activity_m2m("outputs"),
+                rollups.activity_m2m("locations"),
+            )
+        ),
+        f"""SELECT a.country_team_id,
+            {_as_text("a", OverlapDecision, _DECISION_FIELDS)}
+        FROM {_quoted(OverlapDecision)} a WHERE {team}
+        ORDER BY a.activity_a_id, a.activity_b_id""",
+    ]
+    return _digests(cursor, teams, statements)
+
+
+def stored_digests(cursor: Any, teams: rollups.Teams) -> dict[int, str]:
     """Per team, a digest of its stored alert rows (keys and values)."""
-    hashes = {team_id: hashlib.sha256() for team_id in teams.ids}
-    columns = ("country_team_id", *ALERT_KEY, *ALERT_VALUES)
-    rows = (
-        OverlapAlert.objects.filter(country_team_id__in=teams.ids)
-        .order_by(*columns[:3])
-        .values_list(*columns)
-    )
-    for row in rows.iterator(chunk_size=5000):
-        hashes[row[0]].update(repr(row[1:]).encode())
+    statement = f"""
+        SELECT a.country_team_id,
+            {_as_text("a", OverlapAlert, (*ALERT_KEY, *ALERT_VALUES))}
+        FROM {_quoted(OverlapAlert)} a WHERE {teams.condition("a.country_team_id")}
+        ORDER BY a.activity_a_id, a.activity_b_id
+    """
+    return _digests(cursor, teams, [statement])
+
+
+def _digests(
+    cursor: Any, teams: rollups.Teams, statements: Sequence[str]
+) -> dict[int, str]:
+    """Per team, one digest of the rows of the statements, which select the
+    team first. Values come as text: converting dates, decimals and JSON to
+    Python objects would cost more than hashing them."""
+    hashes = {team_id: hashlib.sha256(SEARCH_VERSION) for team_id in teams.ids}
+    for statement in statements:
+        cursor.execute(statement, teams.params)
+        while rows := cursor.fetchmany(5000):
+            for team_id, *values in rows:
+                hashes[team_id].update(repr(values).encode())
+        for digest in hashes.values():
+            digest.update(b"\0")
     return {team_id: digest.hexdigest() for team_id, digest in hashes.items()}
+
+
+def _quoted(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _as_text(alias: str, model: type[Model], fields: Sequence[str]) -> str:
+    quote = connection.ops.quote_name
+    return ", ".join(
+        f"CAST({alias}.{quote(model._meta.get_field(name).column)} AS TEXT)"
+        for name in fields
+    )
 
 
 def _write_alerts(cursor: Any, teams: rollups.Teams, inputs: OverlapInputs) -> int:
