@@ -151,6 +151,7 @@ VALIDATED, SUBMITTED = 1, 2
 CONTRIBUTIONS = "coherence_contributions"
 ACTIVITY_YEARS = "coherence_activity_years"
 VALUES = "coherence_values"
+INDICATOR_ASKS = "coherence_indicator_asks"
 TEAM_YEARS = "coherence_team_years"
 PROGRAMME_PAIRS = "coherence_programme_pairs"
 
@@ -225,20 +226,30 @@ def stage_values(cursor: Any, teams: rollups.Teams) -> None:
                 f"{_Json.has_breakdown('x.disaggregation', d)} AS has_{d}"
                 for d in LNOB_DIMENSIONS
             ),
-            *(
-                f"{_Json.lists('i.disaggregations', d)} AS asks_{d}"
-                for d in _ALL_DIMENSIONS
-            ),
+            *(f"i.asks_{d} AS asks_{d}" for d in _ALL_DIMENSIONS),
             f"{_Json.has_breakdown('x.disaggregation', 'wealth')} AS has_wealth",
         ]
+    )
+    # What each indicator asks for, read once per indicator, not once per value.
+    asks = ", ".join(
+        f"{_Json.lists('i.disaggregations', d)} AS asks_{d}" for d in _ALL_DIMENSIONS
+    )
+    rollups.create_scratch(
+        cursor,
+        INDICATOR_ASKS,
+        f"""
+        SELECT i.id AS indicator_id,
+            COALESCE(i.outcome_id, op.outcome_id) AS outcome_id, {asks}
+        FROM {_table(Indicator)} i LEFT JOIN {_table(Output)} op ON op.id = i.output_id
+        """,
+        [],
     )
     rollups.create_scratch(
         cursor,
         VALUES,
         f"""
         SELECT x.team_id AS team_id, x.year AS year, x.basis AS basis,
-            x.indicator_id AS indicator_id,
-            COALESCE(i.outcome_id, op.outcome_id) AS outcome_id, {flags}
+            x.indicator_id AS indicator_id, i.outcome_id AS outcome_id, {flags}
         FROM (
             SELECT s.team_id AS team_id, s.year AS year, s.basis AS basis,
                 rv.indicator_id AS indicator_id, rv.disaggregation AS disaggregation
@@ -259,8 +270,7 @@ def stage_values(cursor: Any, teams: rollups.Teams) -> None:
                 AND NOT EXISTS (SELECT 1 FROM {measurement} r
                     WHERE r.supersedes_id = m.id AND r.status = '{submitted}')))
         ) x
-        JOIN {_table(Indicator)} i ON i.id = x.indicator_id
-        LEFT JOIN {_table(Output)} op ON op.id = i.output_id
+        JOIN {INDICATOR_ASKS} i ON i.indicator_id = x.indicator_id
         """,
         [*params, *params],
     )
@@ -471,30 +481,30 @@ def _disaggregation(teams: rollups.Teams) -> tuple[str, list]:
 
 def _target_groups(teams: rollups.Teams) -> tuple[str, list]:
     """Money per target group, from the activity years: an activity's money
-    goes in full to each group it names (the page says so)."""
+    goes in full to each group it names (the page says so). Each activity's
+    list is read once, not once per year and basis."""
     activity = _table(JointActivity)
-
-    def branch(group: str, join: str, where: str) -> str:
-        # A constant group (the empty one) is not grouped by: PostgreSQL refuses.
-        group_by = f"{group}, " if group != "''" else ""
-        return f"""
-            SELECT y.team_id AS country_team_id, {group} AS target_group,
-                y.year AS year, y.basis AS basis,
-                {_money("y.required", "required")},
-                {_money("y.available", "available")},
-                {_money("y.spent", "spent")},
-                COUNT(DISTINCT y.activity_id) AS activity_count,
-                SUM(y.agency_count) AS contribution_count
-            FROM {ACTIVITY_YEARS} y JOIN {activity} a ON a.id = y.activity_id {join}
-            {where}
-            GROUP BY y.team_id, {group_by}y.year, y.basis
-        """
-
+    team = teams.condition("a.country_team_id")
     return (
-        branch("g.value", _Json.items("a.target_groups", "g"), "")
-        + " UNION ALL "
-        + branch("''", "", f"WHERE {_Json.is_empty_list('a.target_groups')}"),
-        [],
+        f"""
+        SELECT y.team_id AS country_team_id, g.target_group AS target_group,
+            y.year AS year, y.basis AS basis,
+            {_money("y.required", "required")},
+            {_money("y.available", "available")},
+            {_money("y.spent", "spent")},
+            COUNT(DISTINCT y.activity_id) AS activity_count,
+            SUM(y.agency_count) AS contribution_count
+        FROM {ACTIVITY_YEARS} y JOIN (
+            SELECT a.id AS activity_id, g.value AS target_group
+            FROM {activity} a {_Json.items("a.target_groups", "g")}
+            WHERE {team}
+            UNION ALL
+            SELECT a.id, '' FROM {activity} a
+            WHERE {team} AND {_Json.is_empty_list("a.target_groups")}
+        ) g ON g.activity_id = y.activity_id
+        GROUP BY y.team_id, g.target_group, y.year, y.basis
+        """,
+        [*teams.params, *teams.params],
     )
 
 
@@ -806,6 +816,7 @@ def _drop_scratch(cursor: Any) -> None:
         PROGRAMME_PAIRS,
         TEAM_YEARS,
         VALUES,
+        INDICATOR_ASKS,
         ACTIVITY_YEARS,
         CONTRIBUTIONS,
     ):
