@@ -200,6 +200,7 @@ class TeamAgency(models.Model):
             )
         ]
         verbose_name = _("team agency")
+        verbose_name_plural = _("team agencies")
 
     def __str__(self) -> str:
         return f"{self.agency} in {self.country_team.code}"
