@@ -184,27 +184,51 @@ def stage_contributions(cursor: Any, teams: rollups.Teams) -> None:
     )
 
 
-def stage_activity_years(cursor: Any) -> None:
+def stage_activity_years(cursor: Any, teams: rollups.Teams) -> None:
     """Per activity, year and basis: delivering agencies and signatories,
-    whether the activity belongs to a joint programme, and its money (in cents)."""
+    whether the activity belongs to a joint programme, and its money (in cents).
+
+    Grouped once from the staged figures, where both bases sit side by side,
+    then split by basis: half the rows the contributions per basis would be.
+    """
+    figures = rollups.FIGURES_TABLE
+    signatory = "ag.is_common_chapter_signatory = %s"
     rollups.create_scratch(
         cursor,
         ACTIVITY_YEARS,
         f"""
-        SELECT s.team_id AS team_id, s.activity_id AS activity_id, s.year AS year,
-            s.basis AS basis, COUNT(*) AS agency_count,
-            SUM(CASE WHEN ag.is_common_chapter_signatory = %s THEN 1 ELSE 0 END)
-                AS signatory_count,
-            MAX(CASE WHEN a.joint_programme_id IS NULL THEN 0 ELSE 1 END)
-                AS in_programme,
-            SUM(s.required) AS required, SUM(s.available) AS available,
-            SUM(s.spent) AS spent
-        FROM {CONTRIBUTIONS} s
-        JOIN {_table(JointActivity)} a ON a.id = s.activity_id
-        JOIN {_table(Agency)} ag ON ag.id = s.agency_id
-        GROUP BY s.team_id, s.activity_id, s.year, s.basis
+        WITH g AS (
+            SELECT f.country_team_id AS team_id, f.activity_id AS activity_id,
+                f.year AS year,
+                MAX(CASE WHEN a.joint_programme_id IS NULL THEN 0 ELSE 1 END)
+                    AS in_programme,
+                SUM(f.v_n) AS v_count,
+                SUM(CASE WHEN f.v_n = 1 AND {signatory} THEN 1 ELSE 0 END)
+                    AS v_signatories,
+                SUM(f.v_required) AS v_required, SUM(f.v_available) AS v_available,
+                SUM(f.v_spent) AS v_spent,
+                COUNT(*) AS s_count,
+                SUM(CASE WHEN {signatory} THEN 1 ELSE 0 END) AS s_signatories,
+                SUM(f.s_required) AS s_required, SUM(f.s_available) AS s_available,
+                SUM(f.s_spent) AS s_spent
+            FROM {figures} f
+            JOIN {_table(JointActivity)} a ON a.id = f.activity_id
+            JOIN {_table(Agency)} ag ON ag.id = f.agency_id
+            WHERE {teams.in_years("f.year")}
+            GROUP BY f.country_team_id, f.activity_id, f.year
+        )
+        SELECT g.team_id AS team_id, g.activity_id AS activity_id, g.year AS year,
+            {VALIDATED} AS basis, g.v_count AS agency_count,
+            g.v_signatories AS signatory_count, g.in_programme AS in_programme,
+            g.v_required AS required, g.v_available AS available,
+            g.v_spent AS spent
+        FROM g WHERE g.v_count > 0
+        UNION ALL
+        SELECT g.team_id, g.activity_id, g.year, {SUBMITTED}, g.s_count,
+            g.s_signatories, g.in_programme, g.s_required, g.s_available, g.s_spent
+        FROM g
         """,
-        [True],
+        [True, True],
     )
 
 
@@ -561,22 +585,39 @@ def _programme_pairs() -> str:
 
 
 def _links(teams: rollups.Teams) -> tuple[str, list]:
+    """Pairs of agencies on one activity year, from the staged figures (both
+    bases side by side: half the pairs of joining the contributions per basis),
+    and pairs in one running programme."""
+    figures = rollups.FIGURES_TABLE
+    both_validated = "f.v_n = 1 AND g.v_n = 1"
     return (
         f"""
+        WITH contribution_pairs AS (
+            SELECT f.country_team_id AS team_id, f.year AS year,
+                f.agency_id AS agency_a_id, g.agency_id AS agency_b_id,
+                SUM(CASE WHEN {both_validated} THEN 1 ELSE 0 END) AS v_activities,
+                SUM(CASE WHEN {both_validated} THEN f.v_spent + g.v_spent END)
+                    AS v_spent,
+                COUNT(*) AS s_activities, SUM(f.s_spent + g.s_spent) AS s_spent
+            FROM {figures} f JOIN {figures} g
+                ON g.activity_id = f.activity_id AND g.year = f.year
+                AND g.agency_id > f.agency_id
+            WHERE {teams.in_years("f.year")}
+            GROUP BY f.country_team_id, f.year, f.agency_id, g.agency_id
+        )
         SELECT x.team_id AS country_team_id, x.agency_a_id AS agency_a_id,
             x.agency_b_id AS agency_b_id, x.year AS year, x.basis AS basis,
             SUM(x.activities) AS shared_activities,
             SUM(x.programmes) AS shared_programmes,
             SUM(x.spent) / 100.0 AS shared_spent
         FROM (
-            SELECT s.team_id AS team_id, s.year AS year, s.basis AS basis,
-                s.agency_id AS agency_a_id, t.agency_id AS agency_b_id,
-                COUNT(*) AS activities, 0 AS programmes,
-                SUM(s.spent + t.spent) AS spent
-            FROM {CONTRIBUTIONS} s JOIN {CONTRIBUTIONS} t
-                ON t.activity_id = s.activity_id AND t.year = s.year
-                AND t.basis = s.basis AND t.agency_id > s.agency_id
-            GROUP BY s.team_id, s.year, s.basis, s.agency_id, t.agency_id
+            SELECT team_id, year, {VALIDATED} AS basis, agency_a_id, agency_b_id,
+                v_activities AS activities, 0 AS programmes, v_spent AS spent
+            FROM contribution_pairs WHERE v_activities > 0
+            UNION ALL
+            SELECT team_id, year, {SUBMITTED}, agency_a_id, agency_b_id,
+                s_activities, 0, s_spent
+            FROM contribution_pairs
             UNION ALL
             SELECT team_id, year, basis, agency_a_id, agency_b_id, 0, COUNT(*), 0
             FROM {PROGRAMME_PAIRS} pp
@@ -782,7 +823,7 @@ def coherence_table(model: type[Model]) -> CoherenceTable:
 
 def _stage(cursor: Any, teams: rollups.Teams) -> None:
     stage_contributions(cursor, teams)
-    stage_activity_years(cursor)
+    stage_activity_years(cursor, teams)
     stage_values(cursor, teams)
     # Small, and read by several measures.
     rollups.create_scratch(

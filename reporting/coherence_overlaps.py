@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, Protocol
 
 from django.db import connection
@@ -361,21 +363,22 @@ def input_digests(cursor: Any, teams: rollups.Teams) -> dict[int, str]:
     activity = _quoted(JointActivity)
     team = teams.condition("a.country_team_id")
     statements = [
-        f"""SELECT a.country_team_id, {_as_text("a", JointActivity, _DIGESTED)}
-        FROM {activity} a WHERE {team} ORDER BY a.id""",
+        f"""SELECT a.country_team_id, {_row_text("a", JointActivity, _DIGESTED)}
+        FROM {activity} a WHERE {team} ORDER BY a.country_team_id, a.id""",
         *(
-            f"""SELECT a.country_team_id, l.{owner}, l.{other}
+            f"""SELECT a.country_team_id,
+                CAST(l.{owner} AS TEXT) || '|' || CAST(l.{other} AS TEXT)
             FROM {table} l JOIN {activity} a ON a.id = l.{owner}
-            WHERE {team} ORDER BY l.{owner}, l.{other}"""
+            WHERE {team} ORDER BY a.country_team_id, l.{owner}, l.{other}"""
             for table, owner, other in (
                 rollups.activity_m2m("outputs"),
                 rollups.activity_m2m("locations"),
             )
         ),
         f"""SELECT a.country_team_id,
-            {_as_text("a", OverlapDecision, _DECISION_FIELDS)}
+            {_row_text("a", OverlapDecision, _DECISION_FIELDS)}
         FROM {_quoted(OverlapDecision)} a WHERE {team}
-        ORDER BY a.activity_a_id, a.activity_b_id""",
+        ORDER BY a.country_team_id, a.activity_a_id, a.activity_b_id""",
     ]
     return _digests(cursor, teams, statements)
 
@@ -384,9 +387,9 @@ def stored_digests(cursor: Any, teams: rollups.Teams) -> dict[int, str]:
     """Per team, a digest of its stored alert rows (keys and values)."""
     statement = f"""
         SELECT a.country_team_id,
-            {_as_text("a", OverlapAlert, (*ALERT_KEY, *ALERT_VALUES))}
+            {_row_text("a", OverlapAlert, (*ALERT_KEY, *ALERT_VALUES))}
         FROM {_quoted(OverlapAlert)} a WHERE {teams.condition("a.country_team_id")}
-        ORDER BY a.activity_a_id, a.activity_b_id
+        ORDER BY a.country_team_id, a.activity_a_id, a.activity_b_id
     """
     return _digests(cursor, teams, [statement])
 
@@ -395,14 +398,14 @@ def _digests(
     cursor: Any, teams: rollups.Teams, statements: Sequence[str]
 ) -> dict[int, str]:
     """Per team, one digest of the rows of the statements, which select the
-    team first. Values come as text: converting dates, decimals and JSON to
-    Python objects would cost more than hashing them."""
+    team and one text per row, in team order. The database writes the text:
+    converting dates, decimals and JSON to Python objects would cost more
+    than hashing them."""
     hashes = {team_id: hashlib.sha256(SEARCH_VERSION) for team_id in teams.ids}
     for statement in statements:
         cursor.execute(statement, teams.params)
-        while rows := cursor.fetchmany(5000):
-            for team_id, *values in rows:
-                hashes[team_id].update(repr(values).encode())
+        for team_id, rows in groupby(cursor.fetchall(), key=itemgetter(0)):
+            hashes[team_id].update("\n".join(row[1] for row in rows).encode())
         for digest in hashes.values():
             digest.update(b"\0")
     return {team_id: digest.hexdigest() for team_id, digest in hashes.items()}
@@ -412,12 +415,16 @@ def _quoted(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _as_text(alias: str, model: type[Model], fields: Sequence[str]) -> str:
+def _row_text(alias: str, model: type[Model], fields: Sequence[str]) -> str:
+    """The fields as one text, each prefixed with its length, so that no two
+    rows read the same (a title may hold any character)."""
     quote = connection.ops.quote_name
-    return ", ".join(
-        f"CAST({alias}.{quote(model._meta.get_field(name).column)} AS TEXT)"
+    texts = [
+        f"COALESCE(CAST({alias}.{quote(model._meta.get_field(name).column)} "
+        "AS TEXT), '')"
         for name in fields
-    )
+    ]
+    return " || '|' || ".join(f"LENGTH({text}) || ':' || {text}" for text in texts)
 
 
 def _write_alerts(cursor: Any, teams: rollups.Teams, inputs: OverlapInputs) -> int:

@@ -242,8 +242,18 @@ def analyze_scratch(cursor: Any, *names: str) -> None:
     statements join and group: without them it guesses a handful of rows per
     group and sorts where hashing is several times faster."""
     if connection.vendor == "postgresql":
+        # A sample of 3,000 rows (statistics target 10) sizes the groups as
+        # well as the default 30,000, in a tenth of the time.
+        cursor.execute(
+            "SELECT current_setting('default_statistics_target'), "
+            "set_config('default_statistics_target', '10', true)"
+        )
+        ((target, _set),) = cursor.fetchall()
         for name in names:
             cursor.execute(f"ANALYZE {name}")
+        cursor.execute(
+            "SELECT set_config('default_statistics_target', %s, true)", [target]
+        )
 
 
 def drop_scratch(cursor: Any) -> None:
