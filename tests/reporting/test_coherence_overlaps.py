@@ -14,8 +14,8 @@ from frameworks.services import (
     update_activity,
     validate_activity,
 )
-from reporting.coherence import audit_team_coherence
 from reporting import coherence_overlaps
+from reporting.coherence import audit_team_coherence
 from reporting.coherence_overlaps import (
     changed_materially,
     title_similarity,
