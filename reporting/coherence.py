@@ -69,7 +69,8 @@ _ALL_DIMENSIONS = (*LNOB_DIMENSIONS, "wealth")
 
 
 def _table(model: type[Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
+    # Not imported by name: rollups imports this module (its recompute steps).
+    return rollups.quoted_table(model)
 
 
 def _m2m(model: type[Model], name: str) -> tuple[str, str, str]:
@@ -264,7 +265,8 @@ def stage_values(cursor: Any, teams: rollups.Teams) -> None:
         f"""
         SELECT i.id AS indicator_id,
             COALESCE(i.outcome_id, op.outcome_id) AS outcome_id, {asks}
-        FROM {_table(Indicator)} i LEFT JOIN {_table(Output)} op ON op.id = i.output_id
+        FROM {_table(Indicator)} i
+        LEFT JOIN {_table(Output)} op ON op.id = i.output_id
         """,
         [],
     )

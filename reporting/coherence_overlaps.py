@@ -167,7 +167,7 @@ def output_pairs(cursor: Any, teams: rollups.Teams) -> list[tuple[int, int]]:
     """The pairs (lower id first) of the teams' activities that share an output:
     one team, different lead agencies, periods that meet, neither cancelled.
     One statement, planned as hash joins; each pair once."""
-    activity = connection.ops.quote_name(JointActivity._meta.db_table)
+    activity = rollups.quoted_table(JointActivity)
     outputs, output_activity, output_output = rollups.activity_m2m("outputs")
     cancelled = ImplementationStatus.CANCELLED
     cursor.execute(
@@ -191,7 +191,7 @@ def output_pairs(cursor: Any, teams: rollups.Teams) -> list[tuple[int, int]]:
 
 def team_links(cursor: Any, name: str, teams: rollups.Teams) -> dict[int, set[int]]:
     """What each of the teams' activities links to through the M2M `name`."""
-    activity = connection.ops.quote_name(JointActivity._meta.db_table)
+    activity = rollups.quoted_table(JointActivity)
     table, owner, other = rollups.activity_m2m(name)
     cursor.execute(
         f"""
@@ -360,7 +360,7 @@ def input_digests(cursor: Any, teams: rollups.Teams) -> dict[int, str]:
     """Per team, a digest of what its alerts are computed from (the search's
     version, its activities, their outputs and locations, the decisions):
     equal digests, equal alerts."""
-    activity = _quoted(JointActivity)
+    activity = rollups.quoted_table(JointActivity)
     team = teams.condition("a.country_team_id")
     statements = [
         f"""SELECT a.country_team_id, {_row_text("a", JointActivity, _DIGESTED)}
@@ -377,7 +377,7 @@ def input_digests(cursor: Any, teams: rollups.Teams) -> dict[int, str]:
         ),
         f"""SELECT a.country_team_id,
             {_row_text("a", OverlapDecision, _DECISION_FIELDS)}
-        FROM {_quoted(OverlapDecision)} a WHERE {team}
+        FROM {rollups.quoted_table(OverlapDecision)} a WHERE {team}
         ORDER BY a.country_team_id, a.activity_a_id, a.activity_b_id""",
     ]
     return _digests(cursor, teams, statements)
@@ -388,7 +388,8 @@ def stored_digests(cursor: Any, teams: rollups.Teams) -> dict[int, str]:
     statement = f"""
         SELECT a.country_team_id,
             {_row_text("a", OverlapAlert, (*ALERT_KEY, *ALERT_VALUES))}
-        FROM {_quoted(OverlapAlert)} a WHERE {teams.condition("a.country_team_id")}
+        FROM {rollups.quoted_table(OverlapAlert)} a
+        WHERE {teams.condition("a.country_team_id")}
         ORDER BY a.country_team_id, a.activity_a_id, a.activity_b_id
     """
     return _digests(cursor, teams, [statement])
@@ -409,10 +410,6 @@ def _digests(
         for digest in hashes.values():
             digest.update(b"\0")
     return {team_id: digest.hexdigest() for team_id, digest in hashes.items()}
-
-
-def _quoted(model: type[Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
 
 
 def _row_text(alias: str, model: type[Model], fields: Sequence[str]) -> str:

@@ -60,9 +60,9 @@ def decide_overlap_alert(
     RollupState.objects.get_or_create(country_team=team)
     states = RollupState.objects.filter(country_team=team)
     states.select_for_update().get()
-    # This write changes an alert outside the overlap search: the next job
-    # searches again rather than trust the digest of the search's inputs.
-    states.forget_overlap_inputs()
+    # The decision is an input of the search and changes the stored alert, so
+    # both digests (`RollupState.overlap_inputs`, `overlap_alerts`) differ and
+    # the next whole-team job searches again.
     alert = (
         OverlapAlert.objects.for_team(team)
         .select_for_update()

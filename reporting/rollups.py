@@ -83,7 +83,8 @@ _TEN_THOUSANDTH = Decimal("0.0001")
 _HUNDRED = Decimal("100")
 
 
-def _table(model: type[Model]) -> str:
+def quoted_table(model: type[Model]) -> str:
+    """The model's table name, quoted for raw SQL."""
     return connection.ops.quote_name(model._meta.db_table)
 
 
@@ -302,10 +303,10 @@ def stage_figures(cursor: Any, teams: Teams) -> None:
                 {cents(pick("available"))} AS s_available,
                 {cents(pick("spent"))} AS s_spent,
                 {pick("id")} AS s_revision_id, {pick("updated_at")} AS s_at
-            FROM {_table(Contribution)} c
-            LEFT JOIN {_table(ContributionRevision)} v
+            FROM {quoted_table(Contribution)} c
+            LEFT JOIN {quoted_table(ContributionRevision)} v
                 ON v.id = c.validated_revision_id
-            LEFT JOIN {_table(ContributionRevision)} cur
+            LEFT JOIN {quoted_table(ContributionRevision)} cur
                 ON cur.id = c.current_revision_id
             WHERE {teams.condition("c.country_team_id")}
                 AND (c.validated_revision_id IS NOT NULL OR {current})
@@ -328,7 +329,7 @@ def stage_keys(cursor: Any, teams: Teams) -> None:
     links, link_activity, link_output = activity_m2m("outputs")
     targets, target_activity, target_target = activity_m2m("sdg_targets")
     areas, area_activity, area_area = activity_m2m("common_chapter_areas")
-    activity, output = _table(JointActivity), _table(Output)
+    activity, output = quoted_table(JointActivity), quoted_table(Output)
     team = teams.condition("a.country_team_id")
     if teams.years is not None:
         # Only activities with figures in those years have sums; when every
@@ -362,7 +363,7 @@ def stage_keys(cursor: Any, teams: Teams) -> None:
         SELECT DISTINCT a.country_team_id, t.{target_activity}, a.framework_id,
             {SDG_GOAL}, st.goal_id
         FROM {targets} t JOIN {activity} a ON a.id = t.{target_activity}
-        JOIN {_table(SdgTarget)} st ON st.id = t.{target_target} WHERE {team}
+        JOIN {quoted_table(SdgTarget)} st ON st.id = t.{target_target} WHERE {team}
         UNION ALL
         SELECT a.country_team_id, t.{area_activity}, a.framework_id, {AREA},
             t.{area_area}
@@ -472,14 +473,14 @@ def funding_tables() -> tuple[FundingTable, ...]:
                 ("output_id", "s.key_id"),
             ),
             group=("o.framework_id", "o.outcome_id", "s.key_id"),
-            join=f"JOIN {_table(Output)} o ON o.id = s.key_id",
+            join=f"JOIN {quoted_table(Output)} o ON o.id = s.key_id",
         ),
         FundingTable(
             OutcomeFundingRollup,
             kinds=(OUTCOME,),
             keys=(("framework_id", "oc.framework_id"), ("outcome_id", "s.key_id")),
             group=("oc.framework_id", "s.key_id"),
-            join=f"JOIN {_table(Outcome)} oc ON oc.id = s.key_id",
+            join=f"JOIN {quoted_table(Outcome)} oc ON oc.id = s.key_id",
         ),
         FundingTable(
             TeamFundingRollup,
@@ -503,9 +504,9 @@ def funding_tables() -> tuple[FundingTable, ...]:
             ),
             group=("s.framework_id", "s.kind", "s.key_id", "st.code", "ar.code"),
             join=f"""
-                LEFT JOIN {_table(SdgTarget)} st
+                LEFT JOIN {quoted_table(SdgTarget)} st
                     ON s.kind = {SDG_TARGET} AND st.id = s.key_id
-                LEFT JOIN {_table(CommonChapterArea)} ar
+                LEFT JOIN {quoted_table(CommonChapterArea)} ar
                     ON s.kind = {AREA} AND ar.id = s.key_id
             """,
         ),
@@ -595,7 +596,7 @@ def write_changed_rows(
     With `teams.years`, both sides keep only the rows of those years (every
     table written here has a `year`), so a job leaves other years alone.
     """
-    target = _table(model)
+    target = quoted_table(model)
     same_key = " AND ".join(
         [
             "o.country_team_id = n.country_team_id",
@@ -742,8 +743,8 @@ def _team_indicators(teams: Teams, *, latest_only: bool = False) -> tuple[str, l
     """Ids of the teams' indicators; with `latest_only`, those whose parallel
     values take the most recent (across agencies: latest)."""
     sql = f"""
-        SELECT i.id FROM {_table(Indicator)} i
-        JOIN {_table(CooperationFramework)} fw ON fw.id = i.framework_id
+        SELECT i.id FROM {quoted_table(Indicator)} i
+        JOIN {quoted_table(CooperationFramework)} fw ON fw.id = i.framework_id
         WHERE {teams.condition("fw.country_team_id")}{_latest_only(latest_only)}
             AND {teams.in_indicators("i.id")}
     """
@@ -761,13 +762,13 @@ def _source_rows(teams: Teams, *, latest_only: bool = False) -> tuple[str, list]
     values are reached through the teams' indicators, which keeps the lookup
     proportional to the teams, not to the whole table.
     """
-    measurement, result = _table(IndicatorMeasurement), _table(ResultValue)
+    measurement, result = quoted_table(IndicatorMeasurement), quoted_table(ResultValue)
     validated, submitted = WorkflowStatus.VALIDATED, WorkflowStatus.SUBMITTED
 
     def of_the_team(alias: str, team_column: str) -> str:
         return f"""
-            JOIN {_table(Indicator)} i ON i.id = {alias}.indicator_id
-            JOIN {_table(CooperationFramework)} fw ON fw.id = i.framework_id
+            JOIN {quoted_table(Indicator)} i ON i.id = {alias}.indicator_id
+            JOIN {quoted_table(CooperationFramework)} fw ON fw.id = i.framework_id
                 AND fw.country_team_id = {team_column}{_latest_only(latest_only)}
                 AND {teams.in_indicators("i.id")}
         """
@@ -884,7 +885,7 @@ def _read_latest_in_cells(
                 PARTITION BY s.basis, s.indicator_id, s.reporter, s.year, s.period
                 ORDER BY s.recorded_at DESC, s.source DESC, s.row_id DESC
             ) AS position
-            FROM ({source}) s JOIN {_table(Indicator)} i ON i.id = s.indicator_id
+            FROM ({source}) s JOIN {quoted_table(Indicator)} i ON i.id = s.indicator_id
             WHERE {counted}
         ) ranked
         WHERE position = 1

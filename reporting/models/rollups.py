@@ -119,11 +119,6 @@ class RollupRequest(models.Model):
 
 
 class RollupStateQuerySet(models.QuerySet["RollupState"]):
-    def forget_overlap_inputs(self) -> int:
-        """Make the next recompute search for overlaps again (see
-        `RollupState.overlap_inputs`)."""
-        return self.update(overlap_inputs="", overlap_alerts="")
-
     def with_pending_since(self) -> RollupStateQuerySet:
         """Annotate `pending_since`: the oldest waiting request, or None."""
         oldest = (
